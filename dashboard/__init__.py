@@ -1,0 +1,1 @@
+"""Thước đo dashboard: Flask + Dash pages over the DuckDB rollups kept by the ETL."""

@@ -1,0 +1,90 @@
+"""Opening the DuckDB file: migrations on open, and a clear message when a server holds it."""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from etl.errors import DatabaseBusy, EtlError
+
+ETL_DIR = Path(__file__).resolve().parent
+DEFAULT_DB = Path("data/thuocdo.duckdb")
+
+# Memory cap for DuckDB itself: big loads spill to disk instead of growing past it.
+DEFAULT_MEMORY_LIMIT = "3GB"
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every schema step, in order: schema.sql is version 1."""
+    steps = [(1, "schema.sql", (ETL_DIR / "schema.sql").read_text(encoding="utf-8"))]
+    for path in sorted((ETL_DIR / "migrations").glob("[0-9][0-9][0-9]_*.sql")):
+        steps.append((int(path.name[:3]), path.name, path.read_text(encoding="utf-8")))
+    versions = [v for v, _, _ in steps]
+    if versions != list(range(1, len(steps) + 1)):
+        raise EtlError(f"schema migrations are not numbered 1..n without gaps: {versions}")
+    return steps
+
+
+def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
+    exists = conn.execute(
+        "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_migrations'"
+    ).fetchone()[0]
+    if not exists:
+        return 0
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(conn: duckdb.DuckDBPyConnection) -> int:
+    """Apply the schema steps this database has not seen yet; returns the version now."""
+    current = schema_version(conn)
+    steps = migrations()
+    if current > len(steps):
+        raise EtlError(
+            f"this database has schema version {current}, newer than this program knows "
+            f"({len(steps)}); update Thước đo before opening it"
+        )
+    for version, name, sql in steps[current:]:
+        conn.execute("BEGIN")
+        try:
+            conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations "
+                "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
+            )
+            conn.execute(sql)
+            conn.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+    return len(steps)
+
+
+_LOCK_PID = re.compile(r"PID (\d+)")
+
+
+def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False,
+            memory_limit: str = DEFAULT_MEMORY_LIMIT) -> duckdb.DuckDBPyConnection:
+    """Open (creating and migrating) the database; raise DatabaseBusy when a server holds it."""
+    path = Path(path)
+    if str(path) != ":memory:":
+        if read_only and not path.exists():
+            raise EtlError(f"no database at {path}; create it with `python -m etl init --db {path}`")
+        path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        conn = duckdb.connect(str(path), read_only=read_only,
+                              config={"memory_limit": memory_limit})
+    except duckdb.IOException as exc:
+        text = str(exc)
+        if "lock" in text.lower():
+            pid = _LOCK_PID.search(text)
+            who = f"process {pid.group(1)}" if pid else "another process"
+            raise DatabaseBusy(
+                f"the database {path} is in use by {who} (normally the running Thước đo server). "
+                "DuckDB allows one writing process: stop the server first, or drop the file into the "
+                "server's inbox folder so that the server loads it."
+            ) from None
+        raise EtlError(f"cannot open the database {path}: {text}") from None
+    if not read_only:
+        migrate(conn)
+    return conn
