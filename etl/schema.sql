@@ -4,10 +4,11 @@
 -- periods are 'YYYY-MM' strings in that local time.
 
 CREATE TABLE units (
-    unit_id    VARCHAR PRIMARY KEY,
+    unit_id    VARCHAR NOT NULL,
     parent_id  VARCHAR,            -- NULL = root
     name       VARCHAR NOT NULL,
-    kind       VARCHAR
+    kind       VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 -- Closure of the unit tree: every (ancestor, descendant) pair, depth 0 = itself.
@@ -18,16 +19,18 @@ CREATE TABLE unit_closure (
 );
 
 CREATE TABLE officials (
-    official_id VARCHAR PRIMARY KEY,
+    official_id VARCHAR NOT NULL,
     unit_id     VARCHAR NOT NULL,
     full_name   VARCHAR NOT NULL,
     position    VARCHAR,
     is_head     BOOLEAN NOT NULL,
-    active      BOOLEAN NOT NULL
+    active      BOOLEAN NOT NULL,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
--- Latest-wins by updated_at. No PK index: at city scale (30M rows) an ART index
--- costs gigabytes; upserts go through MERGE on a hash join instead.
+-- Keys are enforced by the loader, not by PRIMARY KEY constraints: an ART index on
+-- 30M tasks costs gigabytes, and DuckDB's indexes dislike delete+insert of one key in
+-- one transaction. Replacing rows is DELETE + INSERT on a hash join.
 CREATE TABLE tasks (
     task_id          VARCHAR NOT NULL,
     official_id      VARCHAR NOT NULL,
@@ -38,7 +41,8 @@ CREATE TABLE tasks (
     completed_at     DATE,
     status           VARCHAR NOT NULL,
     quality_failures INTEGER NOT NULL,
-    updated_at       TIMESTAMP NOT NULL
+    updated_at       TIMESTAMP NOT NULL,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE ratings (
@@ -49,7 +53,8 @@ CREATE TABLE ratings (
     rated_at       TIMESTAMP NOT NULL,
     level          TINYINT NOT NULL,
     reason         VARCHAR,
-    comment        VARCHAR
+    comment        VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE evaluations (
@@ -58,11 +63,11 @@ CREATE TABLE evaluations (
     period      VARCHAR NOT NULL,
     stage       VARCHAR NOT NULL,
     score       DOUBLE,
-    rating      VARCHAR,            -- as given, or the band of the score when absent
-    rating_given BOOLEAN NOT NULL,
+    rating      VARCHAR,            -- as given; NULL = the band of the score
     actor_id    VARCHAR,
     acted_at    TIMESTAMP NOT NULL,
-    note        VARCHAR
+    note        VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE unit_evaluations (
@@ -72,28 +77,30 @@ CREATE TABLE unit_evaluations (
     stage       VARCHAR NOT NULL,
     score       DOUBLE,
     rating      VARCHAR,
-    rating_given BOOLEAN NOT NULL,
     actor_id    VARCHAR,
     acted_at    TIMESTAMP NOT NULL,
-    note        VARCHAR
+    note        VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE objectives (
-    objective_id        VARCHAR PRIMARY KEY,
+    objective_id        VARCHAR NOT NULL,
     unit_id             VARCHAR NOT NULL,
     period              VARCHAR NOT NULL,  -- 'YYYY' or 'YYYY-Qn'
     title               VARCHAR NOT NULL,
-    parent_objective_id VARCHAR
+    parent_objective_id VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE key_results (
-    kr_id        VARCHAR PRIMARY KEY,
+    kr_id        VARCHAR NOT NULL,
     objective_id VARCHAR NOT NULL,
     title        VARCHAR NOT NULL,
     metric       VARCHAR NOT NULL,         -- 'manual' or a KPI key of metrics.md
     start_value  DOUBLE,
     target_value DOUBLE NOT NULL,
-    direction    VARCHAR NOT NULL          -- 'up' or 'down'
+    direction    VARCHAR NOT NULL,         -- 'up' or 'down'
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 CREATE TABLE checkins (
@@ -101,7 +108,8 @@ CREATE TABLE checkins (
     checked_at TIMESTAMP NOT NULL,
     value      DOUBLE NOT NULL,
     confidence DOUBLE,
-    note       VARCHAR
+    note       VARCHAR,
+    batch_id     BIGINT                    -- the ingest batch that wrote the row
 );
 
 -- One row per file or batch the loader has seen.
@@ -164,16 +172,14 @@ CREATE TABLE official_month (
     r_l1          BIGINT NOT NULL DEFAULT 0,   -- ratings per satisfaction level
     r_l2          BIGINT NOT NULL DEFAULT 0,
     r_l3          BIGINT NOT NULL DEFAULT 0,
-    r_l4          BIGINT NOT NULL DEFAULT 0,
-    PRIMARY KEY (official_id, period)
+    r_l4          BIGINT NOT NULL DEFAULT 0
 );
 
 -- Open tasks per official and due date: overdue_open for any as_of date.
 CREATE TABLE official_open_due (
     official_id VARCHAR NOT NULL,
     due_at      DATE NOT NULL,
-    n           BIGINT NOT NULL,
-    PRIMARY KEY (official_id, due_at)
+    n           BIGINT NOT NULL
 );
 
 -- The same sums per unit (officials' current unit) and per subtree (ancestor).
@@ -181,23 +187,19 @@ CREATE TABLE unit_month (
     unit_id VARCHAR NOT NULL, period VARCHAR NOT NULL,
     tasks_due BIGINT NOT NULL, tasks_done BIGINT NOT NULL, tasks_on_time BIGINT NOT NULL,
     points4 BIGINT NOT NULL, r_l1 BIGINT NOT NULL, r_l2 BIGINT NOT NULL,
-    r_l3 BIGINT NOT NULL, r_l4 BIGINT NOT NULL,
-    PRIMARY KEY (unit_id, period)
+    r_l3 BIGINT NOT NULL, r_l4 BIGINT NOT NULL
 );
 CREATE TABLE scope_month (
     unit_id VARCHAR NOT NULL, period VARCHAR NOT NULL,
     tasks_due BIGINT NOT NULL, tasks_done BIGINT NOT NULL, tasks_on_time BIGINT NOT NULL,
     points4 BIGINT NOT NULL, r_l1 BIGINT NOT NULL, r_l2 BIGINT NOT NULL,
-    r_l3 BIGINT NOT NULL, r_l4 BIGINT NOT NULL,
-    PRIMARY KEY (unit_id, period)
+    r_l3 BIGINT NOT NULL, r_l4 BIGINT NOT NULL
 );
 CREATE TABLE unit_open_due (
-    unit_id VARCHAR NOT NULL, due_at DATE NOT NULL, n BIGINT NOT NULL,
-    PRIMARY KEY (unit_id, due_at)
+    unit_id VARCHAR NOT NULL, due_at DATE NOT NULL, n BIGINT NOT NULL
 );
 CREATE TABLE scope_open_due (
-    unit_id VARCHAR NOT NULL, due_at DATE NOT NULL, n BIGINT NOT NULL,
-    PRIMARY KEY (unit_id, due_at)
+    unit_id VARCHAR NOT NULL, due_at DATE NOT NULL, n BIGINT NOT NULL
 );
 
 -- Each official's current evaluation result per period (data-contract.md: the
@@ -212,8 +214,7 @@ CREATE TABLE eval_current (
     acted_at           TIMESTAMP NOT NULL,
     actor_id           VARCHAR,
     has_self_before    BOOLEAN NOT NULL,
-    latest_self_rating VARCHAR,            -- latest self event's rating, any time in the period
-    PRIMARY KEY (official_id, period)
+    latest_self_rating VARCHAR             -- latest self event's rating, any time in the period
 );
 CREATE TABLE unit_eval_current (
     unit_id  VARCHAR NOT NULL,
@@ -221,6 +222,5 @@ CREATE TABLE unit_eval_current (
     event_id VARCHAR NOT NULL,
     score    DOUBLE,
     rating   VARCHAR NOT NULL,
-    acted_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (unit_id, period)
+    acted_at TIMESTAMP NOT NULL
 );

@@ -1,0 +1,69 @@
+"""The KPI formulas of metrics.md over rollup sums: the one place where every rate is defined."""
+from __future__ import annotations
+
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+RATINGS = ("HTXS", "HTT", "HT", "KHT")              # best first
+RATING_RANK = {"HTXS": 4, "HTT": 3, "HT": 2, "KHT": 1}
+TASK_SHARE = 70                                      # the task-results share of the 100-point scale
+EXCELLENT_CAP = 0.30                                 # QĐ 3814-QĐ/TU monthly HTXS cap (a setting)
+
+# The keys of the metrics.md object, in order.
+KPI_KEYS = (
+    "period", "as_of", "officials_total", "tasks_due", "tasks_done", "tasks_on_time",
+    "on_time_rate", "completion_rate", "overdue_open", "task_score", "ratings_count",
+    "satisfaction_rate", "satisfaction_mean", "dissatisfied_count", "rating_counts",
+    "rated_officials", "pending_evaluations", "violations", "warnings",
+)
+
+# SQL for the same rates over a relation with the rollup sum columns (trends, tables, explore).
+RATE_SQL = {
+    "on_time_rate": "tasks_on_time / nullif(tasks_due, 0)",
+    "completion_rate": "tasks_done / nullif(tasks_due, 0)",
+    "task_score": f"{TASK_SHARE} * points4 / 4.0 / nullif(tasks_due, 0)",
+    "ratings_count": "r_l1 + r_l2 + r_l3 + r_l4",
+    "satisfaction_rate": "(r_l3 + r_l4) / nullif(r_l1 + r_l2 + r_l3 + r_l4, 0)",
+    "satisfaction_mean": "(r_l1 + 2 * r_l2 + 3 * r_l3 + 4 * r_l4) / nullif(r_l1 + r_l2 + r_l3 + r_l4, 0)",
+    "dissatisfied_count": "r_l1",
+}
+
+
+def ratio(numerator, denominator):
+    """A rate, or None when the denominator is 0 (shown as '–', never 0 %)."""
+    return numerator / denominator if denominator else None
+
+
+def kpis_from_sums(sums: dict) -> dict:
+    """Task and satisfaction KPIs from the rollup sums (tasks_due, …, points4, r_l1..r_l4)."""
+    due = int(sums.get("tasks_due") or 0)
+    levels = [int(sums.get(f"r_l{i}") or 0) for i in (1, 2, 3, 4)]
+    count = sum(levels)
+    return {
+        "tasks_due": due,
+        "tasks_done": int(sums.get("tasks_done") or 0),
+        "tasks_on_time": int(sums.get("tasks_on_time") or 0),
+        "on_time_rate": ratio(int(sums.get("tasks_on_time") or 0), due),
+        "completion_rate": ratio(int(sums.get("tasks_done") or 0), due),
+        "task_score": TASK_SHARE * ratio(int(sums.get("points4") or 0) / 4, due) if due else None,
+        "ratings_count": count,
+        "satisfaction_rate": ratio(levels[2] + levels[3], count),
+        "satisfaction_mean": ratio(sum((i + 1) * n for i, n in enumerate(levels)), count),
+        "dissatisfied_count": levels[0],
+    }
+
+
+def today_local() -> dt.date:
+    return dt.datetime.now(LOCAL_TZ).date()
+
+
+def previous_period(period: str, months: int = 1) -> str:
+    year, month = map(int, period.split("-"))
+    index = year * 12 + (month - 1) - months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def period_range(end_period: str, months: int) -> list[str]:
+    """The `months` periods ending at end_period, oldest first."""
+    return [previous_period(end_period, k) for k in range(months - 1, -1, -1)]

@@ -1,0 +1,356 @@
+"""The loader core: one file (or one replay batch) in one transaction, with exact accounting.
+
+For every batch: rows_read = loaded + duplicates + quarantined. Good rows are written and
+the rollups updated in the same transaction as the facts; bad rows go to the quarantine
+with their line, text and reason; a file whose content was loaded before is a no-op.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from pathlib import Path
+
+import duckdb
+
+from etl import rollups
+from etl.kinds import INSERT_ONLY, KINDS, LATEST_WINS, Kind, kind_of_file
+from etl.readers import FileRejected, RawFile, drop_raw, read_into_raw
+from etl.validate import s, staging_sql
+
+# Load order of kinds, so that references exist before the facts that name them.
+KIND_ORDER = ("units", "officials", "objectives", "key_results", "tasks", "ratings",
+              "evaluations", "unit_evaluations", "checkins")
+
+
+def file_hash(path: Path) -> str:
+    h = hashlib.blake2b(digest_size=20)
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 22), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def load_paths(conn: duckdb.DuckDBPyConnection, paths) -> list[dict]:
+    """Load files one by one (each in its own transaction); returns their ledger entries."""
+    return [load_file(conn, Path(p)) for p in paths]
+
+
+def _now():
+    return time.time()
+
+
+def _begin_batch(conn, file: str, path: str | None, kind: str | None, fmt: str | None,
+                 content_hash: str | None) -> int:
+    batch_id = conn.execute("SELECT nextval('ingest_batch_seq')").fetchone()[0]
+    conn.execute(
+        "INSERT INTO ingest_ledger (batch_id, file, path, kind, format, content_hash, status, started_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, 'running', now()::TIMESTAMP)",
+        [batch_id, file, path, kind, fmt, content_hash])
+    return batch_id
+
+
+def _finish_batch(conn, batch_id: int, status: str, counts: dict, started: float,
+                  message: str | None = None, duplicate_of: int | None = None) -> None:
+    conn.execute(
+        "UPDATE ingest_ledger SET status = ?, message = ?, duplicate_of = ?, rows_read = ?, loaded = ?, "
+        "duplicates = ?, quarantined = ?, finished_at = now()::TIMESTAMP, seconds = ? WHERE batch_id = ?",
+        [status, message, duplicate_of, counts.get("rows_read", 0), counts.get("loaded", 0),
+         counts.get("duplicates", 0), counts.get("quarantined", 0), round(_now() - started, 4), batch_id])
+
+
+def ledger_entry(conn, batch_id: int) -> dict:
+    """One ledger row as the dict `status --json` prints, with quarantine reasons counted."""
+    cur = conn.cursor()
+    row = cur.execute(
+        "SELECT batch_id, file, path, kind, format, status, message, duplicate_of, rows_read, loaded, "
+        "duplicates, quarantined, started_at, seconds FROM ingest_ledger WHERE batch_id = ?",
+        [batch_id]).fetchone()
+    keys = ("batch_id", "file", "path", "kind", "format", "status", "message", "duplicate_of",
+            "rows_read", "loaded", "duplicates", "quarantined", "started_at", "seconds")
+    entry = dict(zip(keys, row))
+    entry["started_at"] = entry["started_at"].isoformat(timespec="seconds") if entry["started_at"] else None
+    entry["reasons"] = dict(cur.execute(
+        "SELECT reason, count(*) FROM quarantine WHERE batch_id = ? GROUP BY reason ORDER BY reason",
+        [batch_id]).fetchall())
+    return entry
+
+
+def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
+    """Load one contract file; returns its ledger entry. Never raises for bad input."""
+    started = _now()
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no such file: {path}")
+    digest = file_hash(path)
+    kind = kind_of_file(path.name)
+    fmt = path.suffix.lower().lstrip(".")
+    earlier = conn.execute(
+        "SELECT batch_id, file FROM ingest_ledger WHERE content_hash = ? AND status IN ('loaded', 'partial') "
+        "ORDER BY batch_id LIMIT 1", [digest]).fetchone()
+    if earlier:
+        batch_id = _begin_batch(conn, path.name, str(path), kind and kind.name, fmt, digest)
+        _finish_batch(conn, batch_id, "already_loaded", {}, started,
+                      f"same content as {earlier[1]} (batch {earlier[0]}), loaded before: nothing changed",
+                      duplicate_of=earlier[0])
+        return ledger_entry(conn, batch_id)
+    if kind is None:
+        batch_id = _begin_batch(conn, path.name, str(path), None, fmt, digest)
+        _reject(conn, batch_id, path.name, None, "unknown_kind",
+                f"{path.name}: the name does not start with a known kind "
+                f"({', '.join(KIND_ORDER)}); rename it, e.g. tasks_{path.name}", started)
+        return ledger_entry(conn, batch_id)
+
+    conn.execute("BEGIN")
+    try:
+        batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
+        try:
+            raw = read_into_raw(conn, path)
+        except FileRejected as rejected:
+            conn.execute("ROLLBACK")
+            batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
+            _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
+            return ledger_entry(conn, batch_id)
+        counts = _load_raw(conn, kind, raw, batch_id, path.name)
+        status = "partial" if counts["quarantined"] else "loaded"
+        message = None
+        if counts["rows_read"] == 0:
+            status, message = "rejected", f"{path.name} has a header but no rows"
+            _record_file_reason(conn, batch_id, path.name, kind.name, "empty_file", message)
+        elif counts.get("missing"):
+            status = "rejected"
+            message = (f"{path.name}: required column(s) {', '.join(counts['missing'])} missing; "
+                       f"every row is kept in quarantine")
+        _finish_batch(conn, batch_id, status, counts, started, message)
+        if counts["loaded"]:
+            conn.execute("UPDATE data_version SET version = version + 1, changed_at = now()::TIMESTAMP")
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        _cleanup(conn)
+    return ledger_entry(conn, batch_id)
+
+
+def _reject(conn, batch_id, file, kind, reason, message, started) -> None:
+    _record_file_reason(conn, batch_id, file, kind, reason, message)
+    _finish_batch(conn, batch_id, "rejected", {}, started, message)
+
+
+def _record_file_reason(conn, batch_id, file, kind, reason, message) -> None:
+    """A whole-file rejection is a quarantine entry without a line, so reasons count it."""
+    conn.execute(
+        "INSERT INTO quarantine VALUES (nextval('quarantine_seq'), ?, ?, ?, NULL, NULL, NULL, ?, ?, NULL)",
+        [batch_id, file, kind, reason, message])
+
+
+def _cleanup(conn) -> None:
+    for name in ("staged", "keyed", "changed_new", "changed_old", "csv_rejects", "csv_scans"):
+        conn.execute(f"DROP TABLE IF EXISTS {name}")
+    drop_raw(conn)
+
+
+def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: bool = False) -> dict:
+    """Validate `raw`, write good rows and rollups, quarantine the rest; return the counts."""
+    missing = [c for c in kind.required if c not in raw.columns]
+    malformed = len(raw.malformed)
+    for line, text, detail in raw.malformed:
+        conn.execute("INSERT INTO quarantine VALUES (nextval('quarantine_seq'), ?, ?, ?, ?, ?, NULL, "
+                     "'malformed_line', ?, NULL)", [batch_id, file, kind.name, line, text, detail])
+    if missing:
+        n = conn.execute(
+            f"INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, line, {raw.raw_text}, NULL, "
+            f"'missing_column', ?, NULL FROM raw",
+            [batch_id, file, kind.name, f"required column(s) {', '.join(missing)} missing from the header"]
+        ).fetchone()[0]
+        return {"rows_read": n + malformed, "loaded": 0, "duplicates": 0, "quarantined": n + malformed,
+                "missing": missing}
+
+    carry = ("qid",) if replay else ()
+    conn.execute(f"CREATE TEMP TABLE staged AS {staging_sql(kind, raw, carry)}")
+    _check_references(conn, kind)
+    _classify(conn, kind)
+    counts = _write(conn, kind, batch_id)
+    counts["rows_read"] = conn.execute("SELECT count(*) FROM staged").fetchone()[0] + malformed
+    quarantined = _quarantine(conn, kind, batch_id, file, replay)
+    counts["quarantined"] = quarantined + malformed
+    return counts
+
+
+def _typed_record(kind: Kind, alias: str = "") -> str:
+    """The parsed values as a JSON object of text, for rows that parsed but cannot load yet."""
+    prefix = f"{alias}." if alias else ""
+    return "to_json(struct_pack(" + ", ".join(
+        f"{c.name} := CAST({prefix}{c.name} AS VARCHAR)" for c in kind.columns) + "))"
+
+
+def _check_references(conn, kind: Kind) -> None:
+    """Rows naming an unknown unit/official/objective/key result get that reason (replayable)."""
+    if kind.name == "units":
+        _check_unit_tree(conn)
+        return
+    for _ in range(50):  # self references (objective parents) may need a few passes
+        changed = 0
+        for ref in kind.refs:
+            self_ref = ref.table == kind.table
+            in_file = (f" AND NOT EXISTS (SELECT 1 FROM staged o WHERE o._reason IS NULL "
+                       f"AND o.{ref.key} = staged.{ref.column})") if self_ref else ""
+            changed += conn.execute(
+                f"UPDATE staged SET _reason = ?, _detail = ? || {ref.column} || ? "
+                f"WHERE _reason IS NULL AND {ref.column} IS NOT NULL "
+                f"AND NOT EXISTS (SELECT 1 FROM {ref.table} t WHERE t.{ref.key} = staged.{ref.column}){in_file}",
+                [ref.reason, f"{ref.column} ", f" is not a known {ref.table[:-1].replace('_', ' ')}; "
+                 "load it, then run `python -m etl replay`"]).fetchone()[0]
+        if not changed or not any(r.table == kind.table for r in kind.refs):
+            break
+    if kind.refs:
+        conn.execute(f"UPDATE staged SET _record = {_typed_record(kind)} "
+                     "WHERE _reason LIKE 'unknown_%' AND _record IS NULL")
+
+
+def _check_unit_tree(conn) -> None:
+    """Units: parents must exist (in the database or this file) and the tree must stay a tree."""
+    existing = dict(conn.execute("SELECT unit_id, parent_id FROM units").fetchall())
+    rows = conn.execute(
+        "SELECT unit_id, parent_id, line FROM staged WHERE _reason IS NULL ORDER BY line").fetchall()
+    proposed = dict(existing)
+    for unit_id, parent_id, _ in rows:  # the last row of a unit in the file wins
+        proposed[unit_id] = parent_id
+    bad: dict[str, tuple[str, str]] = {}
+    for start in {r[0] for r in rows}:
+        seen, node = [], start
+        while node is not None and node not in seen:
+            seen.append(node)
+            node = proposed.get(node, "\0missing")
+            if node == "\0missing":
+                break
+        if node is not None and node != "\0missing" and node in seen:
+            cycle = seen[seen.index(node):]
+            if start in cycle:
+                bad[start] = ("unit_cycle", "parent_id forms a cycle: " + " → ".join(cycle + [node]))
+    for _ in range(len(rows) + 1):
+        changed = False
+        for unit_id, parent_id, _ in rows:
+            if unit_id in bad or parent_id is None:
+                continue
+            if parent_id not in proposed or parent_id in bad and parent_id not in existing:
+                bad[unit_id] = ("unknown_unit", f"parent_id {parent_id} is not a known unit; "
+                                "load it, then run `python -m etl replay`")
+                changed = True
+        if not changed:
+            break
+    if bad:
+        conn.executemany("UPDATE staged SET _reason = ?, _detail = ? WHERE _reason IS NULL AND unit_id = ?",
+                         [(r, d, u) for u, (r, d) in bad.items()])
+        conn.execute(f"UPDATE staged SET _record = {_typed_record(KINDS['units'])} "
+                     "WHERE _reason IN ('unknown_unit', 'unit_cycle') AND _record IS NULL")
+
+
+def _same(kind: Kind, a: str, b: str) -> str:
+    return " AND ".join(f"{a}.{c.name} IS NOT DISTINCT FROM {b}.{c.name}" for c in kind.columns)
+
+
+def _classify(conn, kind: Kind) -> None:
+    """Give every good row an action: apply, superseded, duplicate, stale or conflict."""
+    key = ", ".join(kind.key)
+    on = " AND ".join(f"k.{c} = w.{c}" for c in kind.key)
+    if kind.mode == INSERT_ONLY:
+        order = "line"
+    elif kind.mode == LATEST_WINS:
+        order = f"{kind.order_by} DESC, line DESC"
+    else:
+        order = "line DESC"
+    conn.execute(f"CREATE TEMP TABLE keyed AS SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {order}) AS rn "
+                 f"FROM staged WHERE _reason IS NULL")
+    # Repeats inside the file, against the row that wins (or came first).
+    conn.execute(
+        f"ALTER TABLE keyed ADD COLUMN action VARCHAR; "
+        f"UPDATE keyed k SET action = CASE WHEN {_same(kind, 'k', 'w')} THEN 'duplicate' "
+        f"WHEN {str(kind.mode == INSERT_ONLY).upper()} THEN 'conflict' ELSE 'superseded' END "
+        f"FROM keyed w WHERE w.rn = 1 AND k.rn > 1 AND {on}")
+    # The winning row against what the database holds.
+    on_db = " AND ".join(f"t.{c} = k.{c}" for c in kind.key)
+    if kind.mode == INSERT_ONLY:
+        verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'conflict' END"
+    elif kind.mode == LATEST_WINS:
+        verdict = (f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' "
+                   f"WHEN t.{kind.order_by} > k.{kind.order_by} THEN 'stale' ELSE 'apply' END")
+    else:
+        verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'apply' END"
+    conn.execute(f"UPDATE keyed k SET action = {verdict} FROM {kind.table} t WHERE k.rn = 1 AND {on_db}")
+    conn.execute("UPDATE keyed SET action = 'apply' WHERE rn = 1 AND action IS NULL")
+    conflicts = conn.execute("SELECT count(*) FROM keyed WHERE action = 'conflict'").fetchone()[0]
+    if conflicts:
+        key_text = " || '/' || ".join(f"CAST(k.{c} AS VARCHAR)" for c in kind.key)
+        conn.execute(
+            f"UPDATE staged s SET _reason = 'conflict', _detail = {s(' / '.join(kind.key) + ' ')} || {key_text} || "
+            f"' was loaded before with different content; an insert-only record is never changed' , "
+            f"_record = {_typed_record(kind, 's')} "
+            f"FROM keyed k WHERE k.action = 'conflict' AND k.line = s.line")
+
+
+def _write(conn, kind: Kind, batch_id: int) -> dict:
+    cols = ", ".join(c.name for c in kind.columns)
+    conn.execute(f"CREATE TEMP TABLE changed_new AS SELECT {cols}, {batch_id}::BIGINT AS batch_id "
+                 f"FROM keyed WHERE action = 'apply'")
+    if kind.mode != INSERT_ONLY:
+        on = " AND ".join(f"t.{c} = n.{c}" for c in kind.key)
+        conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT t.* FROM {kind.table} t "
+                     f"WHERE EXISTS (SELECT 1 FROM changed_new n WHERE {on})")
+        if conn.execute("SELECT count(*) FROM changed_old").fetchone()[0]:
+            conn.execute(f"DELETE FROM {kind.table} t WHERE EXISTS (SELECT 1 FROM changed_new n WHERE {on})")
+    else:
+        conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT * FROM {kind.table} LIMIT 0")
+    conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
+    rollups.apply_changes(conn, kind.name)
+    loaded, duplicates = conn.execute(
+        "SELECT count(*) FILTER (WHERE action IN ('apply', 'superseded')), "
+        "count(*) FILTER (WHERE action IN ('duplicate', 'stale')) FROM keyed").fetchone()
+    return {"loaded": loaded, "duplicates": duplicates}
+
+
+def _quarantine(conn, kind: Kind, batch_id: int, file: str, replay: bool) -> int:
+    if replay:
+        # A replayed row that fails again stays where it is, with its newest reason.
+        conn.execute("UPDATE quarantine q SET reason = s._reason, detail = s._detail "
+                     "FROM staged s WHERE s.qid = q.quarantine_id AND s._reason IS NOT NULL")
+        conn.execute("UPDATE quarantine q SET resolved_by = ? FROM staged s "
+                     "WHERE s.qid = q.quarantine_id AND s._reason IS NULL", [batch_id])
+        return conn.execute("SELECT count(*) FROM staged WHERE _reason IS NOT NULL").fetchone()[0]
+    return conn.execute(
+        "INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, line, raw_text, _record, _reason, "
+        "_detail, NULL FROM staged WHERE _reason IS NOT NULL", [batch_id, file, kind.name]).fetchone()[0]
+
+
+def replay(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Retry quarantined rows whose reference was unknown; one batch per kind, in load order."""
+    entries = []
+    for name in KIND_ORDER:
+        kind = KINDS[name]
+        waiting = conn.execute("SELECT count(*) FROM quarantine WHERE kind = ? AND resolved_by IS NULL "
+                               "AND reason LIKE 'unknown_%' AND record IS NOT NULL", [name]).fetchone()[0]
+        if not waiting:
+            continue
+        started = _now()
+        conn.execute("BEGIN")
+        try:
+            batch_id = _begin_batch(conn, "replay", None, name, "quarantine", None)
+            conn.execute("CREATE TEMP TABLE raw AS SELECT quarantine_id AS qid, record, "
+                         "row_number() OVER (ORDER BY quarantine_id) AS line FROM quarantine "
+                         "WHERE kind = ? AND resolved_by IS NULL AND reason LIKE 'unknown_%' "
+                         "AND record IS NOT NULL", [name])
+            raw = RawFile("quarantine", {c.name: f"json_extract_string(record, '$.{c.name}')" for c in kind.columns},
+                          {}, "CAST(record AS VARCHAR)")
+            counts = _load_raw(conn, kind, raw, batch_id, "replay", replay=True)
+            _finish_batch(conn, batch_id, "replay", counts, started,
+                          f"retried {counts['rows_read']} quarantined {name} rows")
+            if counts["loaded"]:
+                conn.execute("UPDATE data_version SET version = version + 1, changed_at = now()::TIMESTAMP")
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
+        finally:
+            _cleanup(conn)
+        entries.append(ledger_entry(conn, batch_id))
+    return entries

@@ -1,0 +1,231 @@
+"""Reading one input file into a DuckDB temp table of raw rows, whatever its format.
+
+Every reader produces the table `raw` with a `line` column (1-based line or row of the
+source, header = line 1), one column per source column (names lower-cased), and a
+`raw_text` SQL expression that rebuilds the row as text for the quarantine. CSV and
+Parquet go through DuckDB's own readers; JSON Lines through Arrow; XLSX through openpyxl
+(DuckDB's excel extension cannot be installed offline).
+"""
+from __future__ import annotations
+
+import datetime as dt
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+FORMATS = {".csv": "csv", ".xlsx": "xlsx", ".jsonl": "jsonl", ".parquet": "parquet"}
+
+
+class FileRejected(Exception):
+    """The whole file cannot be read; `reason` is the quarantine code."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+@dataclass
+class RawFile:
+    """What a reader leaves behind: the `raw` table and how to read its columns."""
+
+    format: str
+    columns: dict[str, str] = field(default_factory=dict)   # lower-case name -> SQL expression over raw
+    types: dict[str, str] = field(default_factory=dict)     # lower-case name -> DuckDB type
+    raw_text: str = "NULL"
+    malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw text, detail)
+
+
+def quote_ident(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def read_into_raw(conn: duckdb.DuckDBPyConnection, path: Path) -> RawFile:
+    """Create temp table `raw` from the file; raise FileRejected when it cannot be read."""
+    fmt = FORMATS.get(path.suffix.lower())
+    if fmt is None:
+        raise FileRejected("unsupported_format",
+                           f"{path.name}: unknown file type {path.suffix or '(none)'}; "
+                           "use .csv, .xlsx, .jsonl or .parquet")
+    if path.stat().st_size == 0:
+        raise FileRejected("empty_file", f"{path.name} is empty (0 bytes)")
+    drop_raw(conn)
+    return {"csv": _read_csv, "xlsx": _read_xlsx, "jsonl": _read_jsonl, "parquet": _read_parquet}[fmt](conn, path)
+
+
+def drop_raw(conn) -> None:
+    """Remove what the last reader left (a table, or a view for Parquet)."""
+    kind = conn.execute("SELECT table_type FROM information_schema.tables WHERE table_name = 'raw' "
+                        "AND table_schema = 'main' AND table_catalog = 'temp'").fetchone()
+    if kind:
+        conn.execute("DROP VIEW raw" if kind[0] == "VIEW" else "DROP TABLE raw")
+
+
+def _describe(conn, table: str) -> list[tuple[str, str]]:
+    return [(r[0], r[1]) for r in conn.execute(f"DESCRIBE {table}").fetchall()]
+
+
+def _sniff_delimiter(path: Path) -> str:
+    with open(path, "rb") as f:
+        head = f.readline(1 << 20).decode("utf-8-sig", errors="replace")
+    return ";" if head.count(";") > head.count(",") else ","
+
+
+def _read_csv(conn, path: Path) -> RawFile:
+    delim = _sniff_delimiter(path)
+    conn.execute("DROP TABLE IF EXISTS csv_rejects")
+    conn.execute("DROP TABLE IF EXISTS csv_scans")
+    try:
+        # all_varchar: the loader parses every value itself, so a bad value becomes a
+        # quarantined row with a reason instead of a failed file.
+        conn.execute(
+            "CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, delim = ?, header = true, "
+            "all_varchar = true, quote = '\"', escape = '\"', null_padding = true, "
+            "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', "
+            "encoding = 'utf-8', auto_detect = true, sample_size = 1024)",
+            [str(path), delim],
+        )
+    except duckdb.Error as exc:
+        text = str(exc)
+        if "empty" in text.lower() or "no columns" in text.lower():
+            raise FileRejected("empty_file", f"{path.name} has no header row") from None
+        raise FileRejected("corrupt_file", f"{path.name} cannot be read as CSV: {text.splitlines()[0]}") from None
+    cols = _describe(conn, "raw")
+    # rowid is the row's position in the file (insertion order is preserved);
+    # lines of rejected CSV rows are known and shift the ones after them.
+    conn.execute("ALTER TABLE raw ADD COLUMN line BIGINT")
+    conn.execute("UPDATE raw SET line = rowid - (SELECT min(rowid) FROM raw) + 2")
+    malformed = []
+    try:
+        rej = conn.execute(
+            "SELECT DISTINCT line, csv_line, error_message FROM csv_rejects ORDER BY line").fetchall()
+    except duckdb.Error:
+        rej = []
+    if rej:
+        rejected_lines = [r[0] for r in rej]
+        _shift_lines(conn, rejected_lines)
+        malformed = [(r[0], r[1], f"malformed CSV line: {r[2].splitlines()[0]}") for r in rej]
+    names = {c.lower().strip().lstrip("\ufeff"): quote_ident(c) for c, _ in cols}
+    raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(
+        f"coalesce({quote_ident(c)}, '')" for c, _ in cols) + ")" if cols else "NULL"
+    return RawFile("csv", names, {k: "VARCHAR" for k in names}, raw_text, malformed)
+
+
+def _shift_lines(conn, rejected_lines: list[int]) -> None:
+    """Good rows after a rejected line sit one line further down the file."""
+    for bad in sorted(rejected_lines):
+        conn.execute("UPDATE raw SET line = line + 1 WHERE line >= ?", [bad])
+
+
+def _cell_text(value) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dt.datetime):
+        if value.time() == dt.time(0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _read_xlsx(conn, path: Path) -> RawFile:
+    import openpyxl  # only needed for this format
+
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise FileRejected("corrupt_file", f"{path.name} is not a readable .xlsx file ({exc})") from None
+    try:
+        sheet = book.worksheets[0]
+        rows = sheet.iter_rows(values_only=True)
+        header, header_line = None, 0
+        lines, columns = [], None
+        for number, row in enumerate(rows, start=1):
+            if header is None:
+                if row and any(v not in (None, "") for v in row):
+                    header = [_cell_text(v) or f"column{i + 1}" for i, v in enumerate(row)]
+                    header_line = number
+                    columns = [[] for _ in header]
+                continue
+            if not row or all(v in (None, "") for v in row):
+                continue
+            lines.append(number)
+            for i, col in enumerate(columns):
+                col.append(_cell_text(row[i]) if i < len(row) else None)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+        raise FileRejected("corrupt_file", f"{path.name}: the workbook is damaged ({exc})") from None
+    finally:
+        book.close()
+    if header is None:
+        raise FileRejected("empty_file", f"{path.name} has no header row in its first sheet")
+    del header_line
+    table = pa.table({"line": pa.array(lines, pa.int64()),
+                      **{f"c{i}": pa.array(c, pa.string()) for i, c in enumerate(columns)}})
+    conn.register("xlsx_rows", table)
+    try:
+        conn.execute("CREATE TEMP TABLE raw AS SELECT * FROM xlsx_rows")
+    finally:
+        conn.unregister("xlsx_rows")
+    names = {}
+    for i, h in enumerate(header):
+        names.setdefault(h.lower().strip(), f"c{i}")
+    raw_text = "concat_ws(',', " + ", ".join(f"coalesce(c{i}, '')" for i in range(len(header))) + ")"
+    return RawFile("xlsx", names, {k: "VARCHAR" for k in names}, raw_text)
+
+
+def _read_jsonl(conn, path: Path) -> RawFile:
+    lines, texts = [], []
+    with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:
+        for number, text in enumerate(f, start=1):
+            text = text.rstrip("\r\n")
+            if text.strip():
+                lines.append(number)
+                texts.append(text)
+    table = pa.table({"line": pa.array(lines, pa.int64()), "json": pa.array(texts, pa.string())})
+    conn.register("jsonl_rows", table)
+    try:
+        conn.execute("CREATE TEMP TABLE raw AS SELECT line, json, "
+                      "json_valid(json) AND json_type(json) = 'OBJECT' AS json_ok FROM jsonl_rows")
+    finally:
+        conn.unregister("jsonl_rows")
+    keys = [r[0] for r in conn.execute(
+        "SELECT DISTINCT unnest(json_keys(json)) FROM raw WHERE json_ok").fetchall()]
+    names = {}
+    for key in sorted(keys):
+        path_expr = "$." + json.dumps(key)
+        names.setdefault(key.lower().strip(), f"json_extract_string(json, {_sql_str(path_expr)})")
+    bad = conn.execute("SELECT line, json FROM raw WHERE NOT json_ok").fetchall()
+    conn.execute("DELETE FROM raw WHERE NOT json_ok")
+    malformed = [(line, text, "not a JSON object on one line") for line, text in bad]
+    return RawFile("jsonl", names, {k: "VARCHAR" for k in names}, "json", malformed)
+
+
+def _read_parquet(conn, path: Path) -> RawFile:
+    try:
+        conn.execute("CREATE TEMP VIEW raw AS SELECT *, file_row_number + 1 AS line "
+                     f"FROM read_parquet({_sql_str(str(path))}, file_row_number = true)")
+        cols = _describe(conn, "raw")
+    except duckdb.Error as exc:
+        conn.execute("DROP VIEW IF EXISTS raw")
+        raise FileRejected("corrupt_file",
+                           f"{path.name} is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
+    cols = [(c, t) for c, t in cols if c not in ("line", "file_row_number")]
+    names, types = {}, {}
+    for c, t in cols:
+        key = c.lower().strip()
+        if key not in names:
+            names[key], types[key] = quote_ident(c), t
+    raw_text = "to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c, _ in cols) + "))"
+    return RawFile("parquet", names, types, raw_text)
+
+
+def _sql_str(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,216 @@
+"""Rollup maintenance, inside the loader's transaction, from the rows a batch changed.
+
+The loader leaves two temp tables: `changed_new` (rows written) and `changed_old` (the
+versions they replaced). Per-official sums move by the difference of the two; unit and
+subtree sums are recomputed for the units touched, from the level below. `rebuild_all`
+computes everything from the facts, and tests hold the incremental path equal to it.
+"""
+from __future__ import annotations
+
+SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
+
+BAND_SQL = ("CASE WHEN {s} >= 90 THEN 'HTXS' WHEN {s} >= 70 THEN 'HTT' "
+            "WHEN {s} >= 50 THEN 'HT' ELSE 'KHT' END")
+
+# One task's contribution to its official's month (cancelled tasks count nowhere).
+_TASK_SUMS = """
+    count(*) AS tasks_due,
+    count(*) FILTER (WHERE status = 'done') AS tasks_done,
+    count(*) FILTER (WHERE status = 'done' AND completed_at <= due_at) AS tasks_on_time,
+    coalesce(sum(CASE WHEN status = 'done' THEN greatest(0, 4 - (completed_at > due_at)::INTEGER
+                 - quality_failures) ELSE 0 END), 0) AS points4,
+    0 AS r_l1, 0 AS r_l2, 0 AS r_l3, 0 AS r_l4"""
+_RATING_SUMS = """
+    0 AS tasks_due, 0 AS tasks_done, 0 AS tasks_on_time, 0 AS points4,
+    count(*) FILTER (WHERE level = 1) AS r_l1, count(*) FILTER (WHERE level = 2) AS r_l2,
+    count(*) FILTER (WHERE level = 3) AS r_l3, count(*) FILTER (WHERE level = 4) AS r_l4"""
+
+
+def apply_changes(conn, kind: str) -> None:
+    """Bring the rollups up to date with the batch in changed_new / changed_old."""
+    if kind == "tasks":
+        _tasks_delta(conn)
+    elif kind == "ratings":
+        _ratings_delta(conn)
+    elif kind == "evaluations":
+        _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
+                                "SELECT DISTINCT official_id, period FROM changed_new")
+    elif kind == "unit_evaluations":
+        _recompute_eval_current(conn, "unit_evaluations", "unit_id", "unit_eval_current",
+                                "SELECT DISTINCT unit_id, period FROM changed_new")
+    elif kind == "officials":
+        # An official who moved takes their sums to the new unit.
+        conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS "
+                     "SELECT unit_id FROM changed_new UNION SELECT unit_id FROM changed_old")
+        _recompute_units(conn)
+    elif kind == "units":
+        rebuild_closure(conn)
+        _rebuild_scopes(conn)
+    conn.execute("DROP TABLE IF EXISTS affected_units")
+
+
+def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], delta: str) -> None:
+    """table[keys] += delta[keys] for the keys in `delta`; rows that reach all zeros go away."""
+    on = " AND ".join(f"t.{k} = d.{k}" for k in keys)
+    key_list = ", ".join(keys)
+    summed = ", ".join(f"coalesce(t.{c}, 0) + d.{c} AS {c}" for c in cols)
+    nonzero = " OR ".join(f"{c} <> 0" for c in cols)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE merged AS SELECT {', '.join('d.' + k for k in keys)}, {summed} "
+                 f"FROM {delta} d LEFT JOIN {table} t ON {on}")
+    conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {delta} d WHERE {on})")
+    conn.execute(f"INSERT INTO {table} ({key_list}, {', '.join(cols)}) SELECT * FROM merged WHERE {nonzero}")
+    conn.execute("DROP TABLE merged")
+
+
+def _tasks_delta(conn) -> None:
+    signed = ("(SELECT *, 1 AS sign FROM changed_new UNION ALL "
+              "SELECT *, -1 AS sign FROM changed_old)")
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE month_delta AS
+        SELECT official_id, strftime(due_at, '%Y-%m') AS period,
+               sum(sign) AS tasks_due,
+               sum(sign * (status = 'done')::INTEGER) AS tasks_done,
+               sum(sign * (status = 'done' AND completed_at <= due_at)::INTEGER) AS tasks_on_time,
+               sum(sign * CASE WHEN status = 'done' THEN greatest(0, 4 - (completed_at > due_at)::INTEGER
+                   - quality_failures) ELSE 0 END) AS points4,
+               0 AS r_l1, 0 AS r_l2, 0 AS r_l3, 0 AS r_l4
+        FROM {signed} WHERE status <> 'cancelled' GROUP BY ALL""")
+    conn.execute(f"""
+        CREATE OR REPLACE TEMP TABLE open_delta AS
+        SELECT official_id, due_at, sum(sign) AS n FROM {signed} WHERE status = 'open'
+        GROUP BY ALL HAVING sum(sign) <> 0""")
+    conn.execute("DELETE FROM month_delta WHERE tasks_due = 0 AND tasks_done = 0 AND tasks_on_time = 0 "
+                 "AND points4 = 0")
+    _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
+    _add_delta(conn, "official_open_due", ("official_id", "due_at"), ("n",), "open_delta")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id FROM "
+                 "(SELECT official_id FROM month_delta UNION SELECT official_id FROM open_delta) d "
+                 "JOIN officials o USING (official_id)")
+    conn.execute("DROP TABLE month_delta; DROP TABLE open_delta")
+    _recompute_units(conn)
+
+
+def _ratings_delta(conn) -> None:
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, "
+                 f"strftime(rated_at, '%Y-%m') AS period, {_RATING_SUMS} FROM changed_new GROUP BY ALL")
+    _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id "
+                 "FROM (SELECT DISTINCT official_id FROM month_delta) d JOIN officials o USING (official_id)")
+    conn.execute("DROP TABLE month_delta")
+    _recompute_units(conn)
+
+
+def _recompute_units(conn) -> None:
+    """unit_* rollups of the units in affected_units, then the subtrees above them."""
+    sums = ", ".join(f"sum(m.{c}) AS {c}" for c in SUMS)
+    conn.execute("DELETE FROM unit_month WHERE unit_id IN (SELECT unit_id FROM affected_units)")
+    conn.execute(f"INSERT INTO unit_month SELECT o.unit_id, m.period, {sums} FROM official_month m "
+                 f"JOIN officials o USING (official_id) WHERE o.unit_id IN (SELECT unit_id FROM affected_units) "
+                 f"GROUP BY ALL")
+    conn.execute("DELETE FROM unit_open_due WHERE unit_id IN (SELECT unit_id FROM affected_units)")
+    conn.execute("INSERT INTO unit_open_due SELECT o.unit_id, d.due_at, sum(d.n) FROM official_open_due d "
+                 "JOIN officials o USING (official_id) WHERE o.unit_id IN (SELECT unit_id FROM affected_units) "
+                 "GROUP BY ALL")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_scopes AS SELECT DISTINCT c.ancestor AS unit_id "
+                 "FROM unit_closure c WHERE c.descendant IN (SELECT unit_id FROM affected_units)")
+    _rebuild_scopes(conn, "affected_scopes")
+    conn.execute("DROP TABLE affected_scopes")
+
+
+def _rebuild_scopes(conn, only: str | None = None) -> None:
+    """scope_* rollups (sums over each unit's subtree) for the units in `only`, or all."""
+    sums = ", ".join(f"sum(u.{c}) AS {c}" for c in SUMS)
+    where = f" WHERE c.ancestor IN (SELECT unit_id FROM {only})" if only else ""
+    for table, src, grain in (("scope_month", "unit_month", "u.period"),
+                              ("scope_open_due", "unit_open_due", "u.due_at")):
+        conn.execute(f"DELETE FROM {table}" + (f" WHERE unit_id IN (SELECT unit_id FROM {only})" if only else ""))
+        values = sums if table == "scope_month" else "sum(u.n)"
+        conn.execute(f"INSERT INTO {table} SELECT c.ancestor, {grain}, {values} FROM {src} u "
+                     f"JOIN unit_closure c ON c.descendant = u.unit_id{where} GROUP BY ALL")
+
+
+def rebuild_closure(conn) -> None:
+    conn.execute("DELETE FROM unit_closure")
+    conn.execute("""
+        INSERT INTO unit_closure
+        WITH RECURSIVE walk(ancestor, descendant, depth) AS (
+            SELECT unit_id, unit_id, 0 FROM units
+            UNION ALL
+            SELECT u.parent_id, w.descendant, w.depth + 1 FROM walk w
+            JOIN units u ON u.unit_id = w.ancestor WHERE u.parent_id IS NOT NULL AND w.depth < 64
+        )
+        SELECT ancestor, descendant, depth FROM walk""")
+
+
+def _recompute_eval_current(conn, events: str, owner: str, target: str, affected_sql: str) -> None:
+    """Current results of the (owner, period) pairs a batch touched, from all their events."""
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE affected_pairs AS {affected_sql}")
+    conn.execute(f"DELETE FROM {target} t WHERE EXISTS (SELECT 1 FROM affected_pairs a "
+                 f"WHERE a.{owner} = t.{owner} AND a.period = t.period)")
+    conn.execute(f"INSERT INTO {target} {current_results_sql(events, owner, target, 'affected_pairs')}")
+    conn.execute("DROP TABLE affected_pairs")
+
+
+def current_results_sql(events: str, owner: str, target: str, only: str | None = None) -> str:
+    """SELECT of the current result per (owner, period), shaped like `target`.
+
+    Events are ordered by acted_at, then event_id; the current result is the latest final
+    unless a cancel comes after it.
+    """
+    band = BAND_SQL.format(s="score")
+    where = (f"WHERE EXISTS (SELECT 1 FROM {only} a WHERE a.{owner} = e.{owner} AND a.period = e.period)"
+             if only else "")
+    base = f"""
+        WITH ordered AS (
+            SELECT e.*, coalesce(rating, {band}) AS effective, {band} AS band,
+                   row_number() OVER (PARTITION BY {owner}, period ORDER BY acted_at, event_id) AS seq
+            FROM {events} e {where}
+        ), marks AS (
+            SELECT {owner}, period,
+                   max(seq) FILTER (WHERE stage = 'final') AS final_seq,
+                   max(seq) FILTER (WHERE stage = 'cancel') AS cancel_seq,
+                   max(seq) FILTER (WHERE stage = 'self') AS last_self_seq,
+                   min(seq) FILTER (WHERE stage = 'self') AS first_self_seq
+            FROM ordered GROUP BY ALL
+        )"""
+    if target == "unit_eval_current":
+        return base + f"""
+        SELECT o.{owner}, o.period, o.event_id, o.score, o.effective, o.acted_at
+        FROM marks m JOIN ordered o ON o.{owner} = m.{owner} AND o.period = m.period AND o.seq = m.final_seq
+        WHERE m.cancel_seq IS NULL OR m.cancel_seq < m.final_seq"""
+    return base + f"""
+        SELECT o.{owner}, o.period, o.event_id, o.score, o.effective, o.band, o.acted_at, o.actor_id,
+               coalesce(m.first_self_seq < m.final_seq, FALSE) AS has_self_before,
+               s.effective AS latest_self_rating
+        FROM marks m JOIN ordered o ON o.{owner} = m.{owner} AND o.period = m.period AND o.seq = m.final_seq
+        LEFT JOIN ordered s ON s.{owner} = m.{owner} AND s.period = m.period AND s.seq = m.last_self_seq
+        WHERE m.cancel_seq IS NULL OR m.cancel_seq < m.final_seq"""
+
+
+ROLLUP_TABLES = ("official_month", "official_open_due", "unit_month", "scope_month", "unit_open_due",
+                 "scope_open_due", "eval_current", "unit_eval_current", "unit_closure")
+
+
+def rebuild_all(conn) -> None:
+    """Every rollup from the facts alone: the reference the incremental path must equal."""
+    for table in ROLLUP_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    rebuild_closure(conn)
+    conn.execute(f"""
+        INSERT INTO official_month
+        SELECT official_id, period, sum(tasks_due), sum(tasks_done), sum(tasks_on_time), sum(points4),
+               sum(r_l1), sum(r_l2), sum(r_l3), sum(r_l4)
+        FROM (SELECT official_id, strftime(due_at, '%Y-%m') AS period, {_TASK_SUMS}
+              FROM tasks WHERE status <> 'cancelled' GROUP BY ALL
+              UNION ALL
+              SELECT official_id, strftime(rated_at, '%Y-%m') AS period, {_RATING_SUMS}
+              FROM ratings GROUP BY ALL)
+        GROUP BY ALL""")
+    conn.execute("INSERT INTO official_open_due SELECT official_id, due_at, count(*) FROM tasks "
+                 "WHERE status = 'open' GROUP BY ALL")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT unit_id FROM units")
+    _recompute_units(conn)
+    conn.execute("DROP TABLE affected_units")
+    conn.execute(f"INSERT INTO eval_current {current_results_sql('evaluations', 'official_id', 'eval_current')}")
+    conn.execute(f"INSERT INTO unit_eval_current "
+                 f"{current_results_sql('unit_evaluations', 'unit_id', 'unit_eval_current')}")

@@ -1,0 +1,158 @@
+"""Set-based validation: one SQL statement turns the `raw` table into typed rows with a reason.
+
+For each contract column the reader's source type decides the parse: text from CSV,
+JSON and XLSX is parsed here; typed Parquet columns (DATE, TIMESTAMP, numbers) are used
+as they are, which keeps Parquet loads close to a bare COPY.
+"""
+from __future__ import annotations
+
+from etl.kinds import RATINGS, Col, Kind
+from etl.readers import RawFile
+
+LOCAL_TZ = "Asia/Ho_Chi_Minh"
+_ID = r"[A-Za-z0-9._-]{1,64}"
+_OFFSET = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
+_TEXT_TYPES = ("VARCHAR",)
+_TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE")
+_INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
+_FLOAT_TYPES = ("FLOAT", "DOUBLE") + _INT_TYPES
+
+SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
+             "int": "INTEGER", "float": "DOUBLE", "bool": "BOOLEAN", "choice": "VARCHAR",
+             "rating": "VARCHAR", "period": "VARCHAR", "objective_period": "VARCHAR"}
+
+
+def s(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _text(src: str) -> str:
+    """Trimmed text, NULL when empty."""
+    return f"nullif(trim(CAST({src} AS VARCHAR)), '')"
+
+
+def parse_expr(col: Col, src: str, src_type: str) -> str:
+    """SQL for the typed value of `col` from source expression `src` (NULL when unreadable)."""
+    t = col.type
+    base = src_type.upper()
+    if t == "date":
+        if base == "DATE":
+            return src
+        if base in _TS_TYPES:
+            return f"CAST({src} AS DATE)"
+        v = _text(src)
+        return (f"CASE WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') THEN try_cast({v} AS DATE) "
+                f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
+                f"THEN CAST(try_strptime({v}, '%d/%m/%Y') AS DATE) END")
+    if t == "timestamp":
+        if base == "TIMESTAMP WITH TIME ZONE":
+            return f"timezone({s(LOCAL_TZ)}, {src})"
+        if base in _TS_TYPES or base == "DATE":
+            return f"CAST({src} AS TIMESTAMP)"
+        v = _text(src)
+        return (f"CASE WHEN regexp_matches({v}, {s(_OFFSET)}) "
+                f"THEN timezone({s(LOCAL_TZ)}, try_cast({v} AS TIMESTAMPTZ)) "
+                f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}( \\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
+                f"THEN try_strptime({v}, ['%d/%m/%Y %H:%M:%S', '%d/%m/%Y %H:%M', '%d/%m/%Y']) "
+                f"WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([T ]\\d{{1,2}}:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?)?') "
+                f"THEN try_cast({v} AS TIMESTAMP) END")
+    if t == "int":
+        if base in _INT_TYPES:
+            return f"CAST({src} AS INTEGER)"
+        v = _text(src)
+        # 3.0 from a spreadsheet is 3; 3.5 is not an integer
+        return f"coalesce(try_cast({v} AS INTEGER), CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) THEN try_cast(try_cast({v} AS DOUBLE) AS INTEGER) END)"
+    if t == "float":
+        if base in _FLOAT_TYPES or base.startswith("DECIMAL"):
+            return f"CAST({src} AS DOUBLE)"
+        v = _text(src)
+        # a Vietnamese decimal comma (85,5) is read as 85.5
+        return (f"coalesce(try_cast({v} AS DOUBLE), "
+                f"CASE WHEN regexp_full_match({v}, '-?\\d+,\\d+') THEN try_cast(replace({v}, ',', '.') AS DOUBLE) END)")
+    if t == "bool":
+        # The default is for a file without the column; an empty cell is the "x/empty"
+        # convention's no.
+        if src == "NULL":
+            return str(bool(col.default)).upper()
+        if base == "BOOLEAN":
+            return f"coalesce({src}, FALSE)"
+        v = f"lower({_text(src)})"
+        return (f"CASE WHEN {v} IS NULL THEN FALSE "
+                f"WHEN {v} IN ('true', '1', 'có', 'x', 'yes') THEN TRUE "
+                f"WHEN {v} IN ('false', '0', 'không', 'no') THEN FALSE END")
+    if t in ("choice", "rating"):
+        v = f"lower({_text(src)})" if t == "choice" else f"upper({_text(src)})"
+        expr = f"nfc_normalize({v})"
+        return f"coalesce({expr}, {s(col.default)})" if col.default is not None else expr
+    if t == "text":
+        return f"nfc_normalize({_text(src)})"
+    return _text(src)  # id, period, objective_period: checked below, kept as text
+
+
+def problems(col: Col, raw: str, val: str) -> list[tuple[str, str, str]]:
+    """(condition of a bad row, reason, detail expression) for one column, in check order."""
+    name = col.name
+    shown = f"CAST({raw} AS VARCHAR)"
+    out = []
+    if col.required:
+        out.append((f"{_text(raw)} IS NULL", "missing_value", s(f"{name} is required but empty")))
+    present = f"{_text(raw)} IS NOT NULL"
+    bad_read = {
+        "id": ("bad_id", f"NOT regexp_full_match({val}, {s(_ID)})",
+               "is not an id (1–64 letters, digits, '.', '_', '-')"),
+        "date": ("bad_date", f"{val} IS NULL", "is not a date (use YYYY-MM-DD or dd/mm/yyyy)"),
+        "timestamp": ("bad_timestamp", f"{val} IS NULL",
+                      "is not a timestamp (use ISO 8601, e.g. 2026-10-05T08:30:00+07:00)"),
+        "int": ("bad_number", f"{val} IS NULL", "is not a whole number"),
+        "float": ("bad_number", f"{val} IS NULL", "is not a number"),
+        "bool": ("bad_bool", f"{val} IS NULL", "is not a yes/no value (true/false, 1/0, có/không, x/empty)"),
+        "choice": ("bad_choice", f"{val} NOT IN ({', '.join(s(c) for c in col.choices)})",
+                   f"is not one of {', '.join(col.choices)}"),
+        "rating": ("bad_rating", f"{val} NOT IN ({', '.join(s(r) for r in RATINGS)})",
+                   "is not a rating (HTXS, HTT, HT or KHT)"),
+        "period": ("bad_period", f"NOT regexp_full_match({val}, '\\d{{4}}-(0[1-9]|1[0-2])')",
+                   "is not a month (YYYY-MM)"),
+        "objective_period": ("bad_period", f"NOT regexp_full_match({val}, '\\d{{4}}(-Q[1-4])?')",
+                             "is not a year or quarter (YYYY or YYYY-Qn)"),
+    }.get(col.type)
+    if bad_read:
+        reason, cond, words = bad_read
+        out.append((f"{present} AND ({cond})", reason,
+                    f"{s(name + ' ')} || {s(chr(39))} || {shown} || {s(chr(39) + ' ' + words)}"))
+    if col.low is not None or col.high is not None:
+        checks = []
+        if col.low is not None:
+            checks.append(f"{val} < {col.low}")
+        if col.high is not None:
+            checks.append(f"{val} > {col.high}")
+        limits = f"{col.low if col.low is not None else '…'}–{col.high if col.high is not None else '…'}"
+        out.append((f"{val} IS NOT NULL AND ({' OR '.join(checks)})", col.range_reason,
+                    f"{s(name + ' ')} || {shown} || {s(' is outside ' + limits)}"))
+    return out
+
+
+def staging_sql(kind: Kind, raw: RawFile, carry: tuple[str, ...] = ()) -> str:
+    """SELECT over `raw` giving line, raw_text, the typed columns, _reason, _detail and, for
+    bad rows, `_record`: the source values as a JSON object (what a replay re-reads).
+    Internal names start with '_' so they never meet a contract column (ratings have `reason`)."""
+    parsed, conds = [], []
+    for col in kind.columns:
+        src = raw.columns.get(col.name, "NULL")
+        src_type = raw.types.get(col.name, "VARCHAR")
+        parsed.append(f"{parse_expr(col, src, src_type)} AS {col.name}")
+        parsed.append(f"{src} AS _raw_{col.name}")
+    for col in kind.columns:
+        conds.extend(problems(col, f"_raw_{col.name}", col.name))
+    for cond, reason, detail in kind.checks:
+        conds.append((cond, reason, detail))
+    reason = "CASE " + " ".join(f"WHEN {c} THEN {s(r)}" for c, r, _ in conds) + " END"
+    detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in conds) + " END"
+    cols = ", ".join(c.name for c in kind.columns)
+    record = "to_json(struct_pack(" + ", ".join(
+        f"{c.name} := CAST(_raw_{c.name} AS VARCHAR)" for c in kind.columns) + "))"
+    passed = "".join(f", {c}" for c in carry)
+    return (f"SELECT line, raw_text{passed}, {cols}, _reason, _detail, "
+            f"CASE WHEN _reason IS NOT NULL THEN {record} END AS _record FROM ("
+            f"SELECT *, {reason} AS _reason, {detail} AS _detail FROM ("
+            f"SELECT line, {raw.raw_text} AS raw_text{passed}, {', '.join(parsed)} FROM raw))")
