@@ -1,0 +1,149 @@
+"""`python -m etl`: init, load, replay, status, demo.
+
+Exit codes:
+  0  done, every row loaded (or the file was already loaded)
+  1  done, but some rows were quarantined or a whole file was rejected (see `status`)
+  2  wrong arguments
+  3  the database is held by another process (normally the running server)
+  4  any other error (a missing file, a damaged database, …); the message says what to do
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from etl.db import DEFAULT_DB, connect
+from etl.errors import EtlError
+
+EXIT_OK, EXIT_QUARANTINE, EXIT_USAGE, EXIT_BUSY, EXIT_ERROR = 0, 1, 2, 3, 4
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m etl", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name, help_text):
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database file (default {DEFAULT_DB})")
+        return p
+
+    command("init", "create the database (or upgrade its schema)")
+    p = command("load", "load contract files, each in its own transaction")
+    p.add_argument("files", nargs="+", type=Path, help="files named <kind>…(.csv|.xlsx|.jsonl|.parquet)")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file")
+    p = command("replay", "retry quarantined rows whose unit/official/objective/key result was unknown")
+    p.add_argument("--json", action="store_true", help="print one JSON object per batch")
+    p = command("status", "the ingest ledger and quarantine summary")
+    p.add_argument("--json", action="store_true", help="print one JSON object per file or batch")
+    p = command("demo", "write the seeded demo files and load them")
+    p.add_argument("--scale", choices=("demo", "city"), default="demo")
+    p.add_argument("--until", help="last month of data, YYYY-MM (default: this month)")
+    p.add_argument("--seed", type=int, default=42)
+    p.add_argument("--out", type=Path, help="folder for the generated files")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except EtlError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _init(args) -> int:
+    conn = connect(args.db)
+    version = conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0]
+    conn.close()
+    print(f"{args.db}: ready (schema version {version})")
+    return EXIT_OK
+
+
+def _print_entries(entries: list[dict], as_json: bool) -> None:
+    for e in entries:
+        if as_json:
+            print(json.dumps(e, ensure_ascii=False, default=str))
+            continue
+        line = (f"{e['file']:<32} {e['kind'] or '-':<16} {e['status']:<14} read {e['rows_read']:>9,}  "
+                f"loaded {e['loaded']:>9,}  duplicates {e['duplicates']:>7,}  quarantined {e['quarantined']:>6,}")
+        print(line)
+        if e.get("message"):
+            print(f"    {e['message']}")
+        for reason, count in (e.get("reasons") or {}).items():
+            print(f"    {count:>6,} × {reason}")
+
+
+def _exit_for(entries: list[dict]) -> int:
+    bad = any(e["quarantined"] or e["status"] == "rejected" for e in entries)
+    return EXIT_QUARANTINE if bad else EXIT_OK
+
+
+def _load(args) -> int:
+    from etl.loader import load_file
+
+    missing = [str(f) for f in args.files if not f.is_file()]
+    if missing:
+        raise EtlError(f"no such file(s): {', '.join(missing)}", EXIT_ERROR)
+    conn = connect(args.db)
+    entries = []
+    try:
+        for f in args.files:
+            entry = load_file(conn, f)
+            entries.append(entry)
+            _print_entries([entry], args.json)
+    finally:
+        conn.close()
+    return _exit_for(entries)
+
+
+def _replay(args) -> int:
+    from etl.loader import replay
+
+    conn = connect(args.db)
+    try:
+        entries = replay(conn)
+    finally:
+        conn.close()
+    if not entries and not args.json:
+        print("nothing to replay: no quarantined row is waiting for a unit, official, objective or key result")
+    _print_entries(entries, args.json)
+    return _exit_for(entries)
+
+
+def _status(args) -> int:
+    from etl.loader import ledger_entry
+
+    if not Path(args.db).exists():
+        raise EtlError(f"no database at {args.db}; create it with `python -m etl init --db {args.db}`")
+    conn = connect(args.db)
+    try:
+        ids = [r[0] for r in conn.execute("SELECT batch_id FROM ingest_ledger ORDER BY batch_id").fetchall()]
+        entries = [ledger_entry(conn, i) for i in ids]
+        waiting = conn.execute("SELECT reason, count(*) FROM quarantine WHERE resolved_by IS NULL "
+                               "GROUP BY reason ORDER BY count(*) DESC").fetchall()
+    finally:
+        conn.close()
+    _print_entries(entries, args.json)
+    if not args.json:
+        print(f"{len(entries)} batches; rows in quarantine: {sum(n for _, n in waiting):,}")
+        for reason, n in waiting:
+            print(f"    {n:>6,} × {reason}")
+    return EXIT_OK
+
+
+def _demo(args) -> int:
+    from etl.demo import build_demo
+
+    summary = build_demo(args.db, scale=args.scale, out_dir=args.out, seed=args.seed, until=args.until)
+    print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
+    return EXIT_OK
+
+
+COMMANDS = {"init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo}
