@@ -1,0 +1,52 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DB     ?= data/thuocdo.duckdb
+HOST   ?= 127.0.0.1
+PORT   ?= 8050
+SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
+
+.PHONY: run test install install-dev chromium demo bench clean
+
+## make run: install, build the demo database if missing, start the dashboard
+run: install
+	@test -f $(DB) || $(BIN)/python -m etl demo --scale demo --db $(DB)
+	$(BIN)/python -m dashboard serve --db $(DB) --host $(HOST) --port $(PORT) --demo
+
+## make test: install what the tests need (Debian chromium included) and run them all
+test: install-dev chromium
+	$(BIN)/python -m pytest
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -q -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+# Browser tests drive Debian's chromium through Playwright (never `playwright install`).
+chromium:
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium chromium-driver; \
+	fi
+
+demo: install
+	$(BIN)/python -m etl demo --scale demo --db $(DB)
+
+## make bench: the ingest and query benchmarks at city scale (slow: builds data/city.duckdb)
+bench: install
+	$(BIN)/python bench/ingest.py
+	$(BIN)/python bench/queries.py
+
+clean:
+	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/demo data/city test-artifacts
