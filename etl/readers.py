@@ -37,6 +37,9 @@ class RawFile:
     types: dict[str, str] = field(default_factory=dict)     # lower-case name -> DuckDB type
     raw_text: str = "NULL"
     malformed: list[tuple[int, str, str]] = field(default_factory=list)  # (line, raw text, detail)
+    # name -> SQL condition that the row does not give the value at all (a JSON key left out,
+    # or null), as opposed to an empty cell; defaults apply only then.
+    absent: dict[str, str] = field(default_factory=dict)
 
 
 def quote_ident(name: str) -> str:
@@ -198,14 +201,16 @@ def _read_jsonl(conn, path: Path) -> RawFile:
         conn.unregister("jsonl_rows")
     keys = [r[0] for r in conn.execute(
         "SELECT DISTINCT unnest(json_keys(json)) FROM raw WHERE json_ok").fetchall()]
-    names = {}
+    names, absent = {}, {}
     for key in sorted(keys):
-        path_expr = "$." + json.dumps(key)
-        names.setdefault(key.lower().strip(), f"json_extract_string(json, {_sql_str(path_expr)})")
+        path_expr = _sql_str("$." + json.dumps(key))
+        if key.lower().strip() not in names:
+            names[key.lower().strip()] = f"json_extract_string(json, {path_expr})"
+            absent[key.lower().strip()] = f"coalesce(json_type(json_extract(json, {path_expr})), 'NULL') = 'NULL'"
     bad = conn.execute("SELECT line, json FROM raw WHERE NOT json_ok").fetchall()
     conn.execute("DELETE FROM raw WHERE NOT json_ok")
     malformed = [(line, text, "not a JSON object on one line") for line, text in bad]
-    return RawFile("jsonl", names, {k: "VARCHAR" for k in names}, "json", malformed)
+    return RawFile("jsonl", names, {k: "VARCHAR" for k in names}, "json", malformed, absent)
 
 
 def _read_parquet(conn, path: Path) -> RawFile:

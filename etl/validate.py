@@ -32,8 +32,9 @@ def _text(src: str) -> str:
     return f"nullif(trim(CAST({src} AS VARCHAR)), '')"
 
 
-def parse_expr(col: Col, src: str, src_type: str) -> str:
-    """SQL for the typed value of `col` from source expression `src` (NULL when unreadable)."""
+def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> str:
+    """SQL for the typed value of `col` from source expression `src` (NULL when unreadable).
+    `absent` is the condition that the row leaves the value out (then the default applies)."""
     t = col.type
     base = src_type.upper()
     if t == "date":
@@ -73,12 +74,13 @@ def parse_expr(col: Col, src: str, src_type: str) -> str:
     if t == "bool":
         # The default is for a file without the column; an empty cell is the "x/empty"
         # convention's no.
+        default = str(bool(col.default)).upper()
         if src == "NULL":
-            return str(bool(col.default)).upper()
-        if base == "BOOLEAN":
-            return f"coalesce({src}, FALSE)"
+            return default
+        if base == "BOOLEAN":  # a typed null (Parquet) gives no value
+            return f"coalesce({src}, {default})"
         v = f"lower({_text(src)})"
-        return (f"CASE WHEN {v} IS NULL THEN FALSE "
+        return (f"CASE WHEN {absent or 'FALSE'} THEN {default} WHEN {v} IS NULL THEN FALSE "
                 f"WHEN {v} IN ('true', '1', 'có', 'x', 'yes') THEN TRUE "
                 f"WHEN {v} IN ('false', '0', 'không', 'no') THEN FALSE END")
     if t in ("choice", "rating"):
@@ -140,7 +142,7 @@ def staging_sql(kind: Kind, raw: RawFile, carry: tuple[str, ...] = ()) -> str:
     for col in kind.columns:
         src = raw.columns.get(col.name, "NULL")
         src_type = raw.types.get(col.name, "VARCHAR")
-        parsed.append(f"{parse_expr(col, src, src_type)} AS {col.name}")
+        parsed.append(f"{parse_expr(col, src, src_type, raw.absent.get(col.name))} AS {col.name}")
         parsed.append(f"{src} AS _raw_{col.name}")
     for col in kind.columns:
         conds.extend(problems(col, f"_raw_{col.name}", col.name))
