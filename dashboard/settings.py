@@ -1,0 +1,123 @@
+"""Every server setting, declared once with its default and why it exists; checked at start.
+
+Values come from, in rising priority: the defaults below, environment variables
+`THUOCDO_<NAME>`, and the `config` dict given to `create_app` (tests, the CLI).
+Secrets are read from the environment only, so they never land in shell history or files.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+import secrets
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import Any, Mapping
+
+from dashboard.errors import DashboardError
+
+ENV_PREFIX = "THUOCDO_"
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    secret: bool = False
+    choices: tuple = ()
+    minimum: int | None = None
+
+    @property
+    def kind(self) -> type:
+        return str if self.default is None else type(self.default)
+
+
+_ALL = (
+    Setting("DB_PATH", "data/thuocdo.duckdb", "DuckDB file the server opens and owns (DuckDB allows one writing process)"),
+    Setting("SECRET_KEY", None, "signs session cookies; environment only (THUOCDO_SECRET_KEY), at least 32 characters", secret=True),
+    Setting("DEMO", False, "demo mode: a random SECRET_KEY is allowed when none is set, and demo users are (re)created"),
+    Setting("DEFAULT_LANGUAGE", "vi", "language of a visitor who has not picked one", choices=("vi", "en")),
+    Setting("SESSION_HOURS", 12, "a login lasts this many hours, then the user signs in again", minimum=1),
+    Setting("LOGIN_MAX_FAILURES", 5, "failed logins per username (x4 per client address) within the window before throttling", minimum=1),
+    Setting("LOGIN_WINDOW_SECONDS", 900, "the window in which failed logins are counted", minimum=1),
+    Setting("COOKIE_SECURE", False, "send cookies over HTTPS only; turn on when served behind a TLS proxy"),
+    Setting("POLL_SECONDS", 15, "how often open pages ask for data_version to pick up new data", minimum=1),
+    Setting("CACHE_ENTRIES", 2000, "panels kept in memory, shared by all viewers, dropped when data_version changes", minimum=10),
+    Setting("PAGE_SIZE", 20, "rows per page of the explore and alerts tables", minimum=5),
+    Setting("EXPORT_MAX_ROWS", 200_000, "largest CSV/Excel export; larger requests are refused with a message", minimum=1),
+    Setting("THREADS", 8, "waitress worker threads in the one server process", minimum=1),
+    Setting("MEMORY_LIMIT", "2GB", "DuckDB memory cap inside the server process"),
+)
+SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in _ALL})
+
+
+def _parse(setting: Setting, raw: Any, source: str) -> Any:
+    kind = setting.kind
+    try:
+        if kind is bool:
+            if isinstance(raw, bool):
+                value = raw
+            elif str(raw).strip().lower() in ("1", "true", "yes", "on"):
+                value = True
+            elif str(raw).strip().lower() in ("0", "false", "no", "off", ""):
+                value = False
+            else:
+                raise ValueError(raw)
+        elif kind is int:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            value = int(raw)
+        else:
+            value = str(raw)
+    except (TypeError, ValueError):
+        raise DashboardError(f"setting {setting.name} from {source}: {raw!r} is not a {kind.__name__}") from None
+    if setting.choices and value not in setting.choices:
+        raise DashboardError(f"setting {setting.name} from {source}: {value!r} is not one of {', '.join(setting.choices)}")
+    if setting.minimum is not None and value < setting.minimum:
+        raise DashboardError(f"setting {setting.name} from {source}: {value} is below the minimum {setting.minimum}")
+    return value
+
+
+def _unknown(key: str, source: str) -> DashboardError:
+    close = difflib.get_close_matches(key, SETTINGS, n=1)
+    hint = f" Did you mean {close[0]}?" if close else f" Known settings: {', '.join(SETTINGS)}."
+    return DashboardError(f"unknown setting {key!r} in {source}.{hint} (`python -m dashboard settings` lists them)")
+
+
+def load(config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Mapping[str, Any]:
+    """The checked settings: defaults, then THUOCDO_* variables, then `config`; a read-only mapping."""
+    environ = os.environ if environ is None else environ
+    values = {s.name: s.default for s in _ALL}
+    for env_key, raw in environ.items():
+        if not env_key.startswith(ENV_PREFIX):
+            continue
+        key = env_key[len(ENV_PREFIX):]
+        if key not in SETTINGS:
+            raise _unknown(key, f"the environment variable {env_key}")
+        values[key] = _parse(SETTINGS[key], raw, env_key)
+    for key, raw in (config or {}).items():
+        if key not in SETTINGS:
+            raise _unknown(key, "the configuration")
+        if SETTINGS[key].secret:
+            raise DashboardError(f"{key} is a secret: set it in the environment as {ENV_PREFIX}{key}, not in configuration")
+        values[key] = _parse(SETTINGS[key], raw, "the configuration")
+    secret = values["SECRET_KEY"]
+    if not secret:
+        if not values["DEMO"]:
+            raise DashboardError(
+                f"no secret key: set {ENV_PREFIX}SECRET_KEY in the environment (for example "
+                f"`export {ENV_PREFIX}SECRET_KEY=$(python -c 'import secrets; print(secrets.token_hex(32))')`), "
+                "or start with --demo to try the dashboard on demo data")
+        values["SECRET_KEY"] = secrets.token_hex(32)  # demo only: sessions end when the server stops
+    elif len(secret) < 32:
+        raise DashboardError(f"{ENV_PREFIX}SECRET_KEY is too short ({len(secret)} characters); use at least 32 random characters")
+    return MappingProxyType(values)
+
+
+def describe() -> str:
+    """One line per setting: name, default and what it is for (`python -m dashboard settings`)."""
+    lines = []
+    for s in _ALL:
+        default = "(environment only)" if s.secret else repr(s.default)
+        lines.append(f"{ENV_PREFIX}{s.name:<22} default {default:<22} {s.help}")
+    return "\n".join(lines)
