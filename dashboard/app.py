@@ -1,0 +1,30 @@
+"""create_app(config=None): the Flask server, the Dash pages and the login in front of them.
+
+One Dash app per process: Dash keeps its page registry and `dash.callback`s globally.
+"""
+from __future__ import annotations
+
+import dash
+from flask import Flask
+
+from dashboard import auth, cache, db, live, settings
+from dashboard.components import shell
+
+
+def create_app(config: dict | None = None) -> dash.Dash:
+    """Check the settings, open the database, and build the app; raises DashboardError on bad settings."""
+    checked = settings.load(config)
+    server = Flask("dashboard", static_folder=None)
+    server.config["THUOCDO"] = checked
+    db.init_app(server, db.Database(checked["DB_PATH"], checked["MEMORY_LIMIT"]))
+    auth.init_app(server)
+    live.init_app(server)  # after auth: its timer goes first, so Server-Timing covers the gate too
+    cache.init_app(server, checked["CACHE_ENTRIES"])
+    app = dash.Dash(
+        "dashboard", server=server, use_pages=True, pages_folder="pages",
+        suppress_callback_exceptions=True,  # page layouts depend on the user, so no validation layout
+        title="Thước đo", update_title=None, serve_locally=True,
+        meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
+    )
+    app.layout = shell.layout
+    return app

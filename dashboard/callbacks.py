@@ -1,0 +1,78 @@
+"""What every panel callback does first: a cursor, the visitor's language, the checked target,
+and the shared cache keyed by data version.
+
+The target (unit or official, period) is re-checked here against the server-side user on
+every call, whatever the callback's inputs say.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from dashboard import cache, db, scope
+from dashboard.components import common
+from dashboard.i18n import current_lang, t
+from dashboard.metrics import lookups
+from dashboard.metrics.definitions import today_local
+
+
+@dataclass(frozen=True)
+class Ctx:
+    cur: Any
+    lang: str
+    period: str
+    unit: dict | None = None
+    official: dict | None = None
+
+    @property
+    def key(self) -> tuple:
+        who = self.unit["unit_id"] if self.unit else self.official["official_id"]
+        return (who, self.period)
+
+    def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
+        """`build()` once per data version, panel, arguments, language and day (overdue counts move daily)."""
+        version = lookups.data_version(self.cur)
+        return cache.cached(version, name, (*args, self.lang, today_local()), build)
+
+
+def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1):
+    """The panel(s) `build(ctx)` makes, shared through the cache; for a target the user may
+    not see (ctx None), the not-found note in each of the `n` outputs."""
+    if ctx is None:
+        note = common.empty(t("not_found_body", current_lang()))
+        return note if n == 1 else (note,) * n
+    return ctx.cached(name, ctx.key, lambda: build(ctx))
+
+
+def _args(args) -> dict:
+    return args if isinstance(args, dict) else {}
+
+
+def unit_ctx(args) -> Ctx | None:
+    """The checked unit and period named by a page's args store, or None (logged) when not allowed."""
+    cur, args = db.cursor(), _args(args)
+    period = scope.period(cur, args.get("period"))
+    unit = scope.unit(cur, args.get("unit"))
+    if unit is None or period is None:
+        return None
+    return Ctx(cur, current_lang(), period, unit=unit)
+
+
+def official_ctx(args) -> Ctx | None:
+    cur, args = db.cursor(), _args(args)
+    period = scope.period(cur, args.get("period"))
+    official = scope.official(cur, args.get("official"))
+    if official is None or period is None:
+        return None
+    return Ctx(cur, current_lang(), period, official=official)
+
+
+def scope_ctx(args) -> Ctx | None:
+    """For scope-wide pages (alerts, OKR, explore): the unit defaults to the user's home unit."""
+    cur, args = db.cursor(), _args(args)
+    unit_id = args.get("unit") or scope.home_unit(cur)
+    period = scope.period(cur, args.get("period"))
+    unit = scope.unit(cur, unit_id)
+    if unit is None or period is None:
+        return None
+    return Ctx(cur, current_lang(), period, unit=unit)

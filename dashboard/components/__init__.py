@@ -1,0 +1,1 @@
+"""Small reusable layout pieces: page frame, KPI tiles, tables, figures."""

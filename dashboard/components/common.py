@@ -1,0 +1,63 @@
+"""The frame of a page: heading with breadcrumbs and period picker, titled panels, the not-found page."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import dcc, html
+
+from dashboard import formats
+from dashboard.i18n import t
+
+
+def period_picker(periods: list[str], period: str, lang: str) -> html.Div:
+    options = [{"label": formats.period(p), "value": p} for p in periods]
+    if period not in periods:
+        options.insert(0, {"label": formats.period(period), "value": period})
+    return html.Div([
+        html.Label(t("period", lang), htmlFor="period-picker", className="me-2 mb-0 fw-semibold"),
+        dcc.Dropdown(id="period-picker", options=options, value=period, clearable=False, searchable=False,
+                     className="period-picker"),
+    ], className="d-flex align-items-center")
+
+
+def crumbs(items: list[dict], period: str) -> html.Nav:
+    """Breadcrumbs up the tree; every level but the last is a link."""
+    parts = []
+    for i, item in enumerate(items):
+        last = i == len(items) - 1
+        label = item["name"]
+        parts.append(html.Li(
+            label if last else dcc.Link(label, href=f"/unit/{item['unit_id']}?period={period}"),
+            className="breadcrumb-item" + (" active" if last else ""),
+            **({"aria-current": "page"} if last else {})))
+    return html.Nav(html.Ol(parts, className="breadcrumb mb-1"), **{"aria-label": "breadcrumb"}, id="breadcrumbs")
+
+
+def header(title, lang: str, *, subtitle=None, breadcrumbs=None, periods=None, period=None) -> html.Div:
+    right = period_picker(periods, period, lang) if periods is not None else None
+    return html.Div([
+        html.Div([breadcrumbs, html.H1(title, className="page-title", id="page-title"),
+                  html.Div(subtitle, className="text-muted") if subtitle else None]),
+        right,
+    ], className="page-header d-flex flex-wrap justify-content-between align-items-end gap-3 mb-3")
+
+
+def panel(title: str, body_id: str, lang: str, *, extra=None, min_height: int = 120, className: str = "") -> dbc.Card:
+    """A titled card whose body a callback fills; shows a spinner while it loads."""
+    return dbc.Card([
+        dbc.CardHeader([html.H2(title, className="panel-title"), extra], className="d-flex justify-content-between align-items-center"),
+        dbc.CardBody(dcc.Loading(html.Div(id=body_id, style={"minHeight": f"{min_height}px"}),
+                                 type="default", delay_show=150, overlay_style={"visibility": "visible", "opacity": .5})),
+    ], className=f"panel mb-3 {className}")
+
+
+def empty(text: str) -> html.P:
+    return html.P(text, className="text-muted fst-italic my-2 empty-note")
+
+
+def not_found(lang: str) -> html.Div:
+    """One page for unknown ids and ids outside the user's scope, so scope is not revealed."""
+    return html.Div([
+        html.H1(t("not_found_title", lang), className="page-title"),
+        html.P(t("not_found_body", lang), className="lead"),
+        dcc.Link(t("back_home", lang), href="/", className="btn btn-primary"),
+    ], className="not-found py-5 text-center", id="not-found")

@@ -1,0 +1,110 @@
+"""The frame around every page: navigation built from the page registry, language switch,
+sign-out, the period picker's navigation and the data-version poll."""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
+from flask import current_app, session
+from flask_login import current_user
+
+from dashboard import db
+from dashboard.i18n import current_lang, t
+from dashboard.metrics import lookups
+
+ROLE_LABEL = {"admin": ("Quản trị", "Admin"), "leader": ("Lãnh đạo", "Leader"),
+              "analyst": ("Phân tích", "Analyst"), "official": ("Cán bộ", "Official")}
+
+
+def allowed(page: dict, role: str) -> bool:
+    return role in page.get("roles", ())
+
+
+def _nav_links(lang: str) -> list:
+    links = []
+    for page in dash.page_registry.values():
+        if page.get("nav") and allowed(page, current_user.role):
+            links.append(dbc.NavItem(dbc.NavLink(
+                t(page["name"], lang), href=page["relative_path"], active="exact",
+                id={"type": "navlink", "index": page["relative_path"]})))
+    if current_user.role == "official" and current_user.official_id:
+        path = f"/official/{current_user.official_id}"
+        links.append(dbc.NavItem(dbc.NavLink(t("nav_official", lang), href=path, active="exact",
+                                             id={"type": "navlink", "index": path})))
+    return links
+
+
+def _user_menu(lang: str) -> html.Div:
+    role = ROLE_LABEL[current_user.role][0 if lang == "vi" else 1]
+    return html.Div([
+        html.Span([html.Span(current_user.username, className="fw-semibold"), " · ", role],
+                  className="navbar-text text-light me-3 small", id="whoami"),
+        html.A(t("switch_language", lang), href=f"/lang/{'en' if lang == 'vi' else 'vi'}",
+               className="btn btn-sm btn-outline-light me-2", id="lang-switch", lang="en" if lang == "vi" else "vi"),
+        html.Form([
+            dcc.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
+            html.Button(t("logout", lang), type="submit", className="btn btn-sm btn-light", id="logout-button"),
+        ], method="POST", action="/logout", className="d-inline"),
+    ], className="d-flex align-items-center ms-auto")
+
+
+def layout():
+    """Built per request: the signed-in user decides the navigation."""
+    if not current_user.is_authenticated:  # Dash's start-up check, before anyone signs in
+        return html.Div(dash.page_container)
+    lang = current_lang()
+    poll_ms = current_app.config["THUOCDO"]["POLL_SECONDS"] * 1000
+    navbar = dbc.Navbar(dbc.Container([
+        dbc.NavbarBrand([html.Span("▮", className="brand-mark", **{"aria-hidden": "true"}), t("app_name", lang)],
+                        href="/", className="fw-bold"),
+        dbc.Nav(_nav_links(lang), navbar=True, className="me-auto"),
+        _user_menu(lang),
+    ], fluid=True), color="primary", dark=True, className="mb-3 shell-nav", expand="md")
+    return html.Div([
+        html.A(t("skip_to_content", lang), href="#_pages_content", className="visually-hidden-focusable"),
+        navbar,
+        html.Main(dbc.Container(dash.page_container, fluid=True, className="page-body"), lang=lang),
+        dcc.Location(id="nav", refresh="callback-nav"),
+        dcc.Store(id="data-version", data=lookups.data_version(db.cursor())),
+        dcc.Interval(id="poll", interval=poll_ms),
+    ], lang=lang)
+
+
+@callback(Output("nav", "href"), Input("period-picker", "value"),
+          State("_pages_location", "pathname"), State("page-args", "data"), prevent_initial_call=True)
+def go_to_period(period, pathname, args):
+    """A new period is a new URL: shareable, and the pages router re-renders every panel."""
+    if not period or period == (args or {}).get("period"):
+        return dash.no_update
+    return f"{pathname or '/'}?period={period}"
+
+
+# The poll: ask for the data version; a 401 means the session ended -> the login page.
+clientside_callback(
+    """
+    async function(n, current) {
+        const r = await fetch('/api/data-version', {credentials: 'same-origin', headers: {'Accept': 'application/json'}});
+        if (r.status === 401 || r.redirected) {
+            window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname + window.location.search);
+            return window.dash_clientside.no_update;
+        }
+        if (!r.ok) { return window.dash_clientside.no_update; }
+        const body = await r.json();
+        return body.version === current ? window.dash_clientside.no_update : body.version;
+    }
+    """,
+    Output("data-version", "data"), Input("poll", "n_intervals"), State("data-version", "data"),
+    prevent_initial_call=True,
+)
+
+# Navigation keeps the chosen period when moving between pages.
+clientside_callback(
+    """
+    function(search, ids) {
+        const period = new URLSearchParams(search || '').get('period');
+        return ids.map(id => period ? id.index + '?period=' + encodeURIComponent(period) : id.index);
+    }
+    """,
+    Output({"type": "navlink", "index": ALL}, "href"), Input("_pages_location", "search"),
+    State({"type": "navlink", "index": ALL}, "id"),
+)
