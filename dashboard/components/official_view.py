@@ -1,0 +1,166 @@
+"""The official view (Cán bộ page, and an official's own overview): the month's tiles, task score
+against the final rating, the tasks due (late first), satisfaction with the latest comments,
+and the evaluation timeline (self → review → final, cancellations, re-evaluations)."""
+from __future__ import annotations
+
+import dash_bootstrap_components as dbc
+from dash import Input, Output, callback, dcc, html
+from flask_login import current_user
+
+from dashboard import formats, scope
+from dashboard.callbacks import Ctx, official_ctx, panel
+from dashboard.components import charts, common, tables
+from dashboard.components.tiles import OFFICIAL_TILES, tiles
+from dashboard.i18n import t
+from dashboard.metrics import lookups, trends
+from dashboard.metrics.definitions import previous_period
+from dashboard.metrics.kpis import official_kpis
+
+STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
+
+
+def layout(cur, official: dict, period: str, lang: str) -> html.Div:
+    if current_user.role == "official":  # officials cannot open unit pages: plain text, no links
+        trail = html.Nav(html.Ol([html.Li(official["unit_name"], className="breadcrumb-item")], className="breadcrumb mb-1"),
+                         id="breadcrumbs", **{"aria-label": "breadcrumb"})
+    else:
+        crumbs = lookups.breadcrumbs(cur, official["unit_id"], top=scope.scope_root())
+        trail = common.crumbs(crumbs + [{"unit_id": "", "name": official["full_name"]}], period)
+    badges = [official["position"] or ""]
+    if official["is_head"]:
+        badges.append(" · ★ " + t("head", lang))
+    if not official["active"]:
+        badges.append(f" · ({t('inactive', lang)})")
+    return html.Div([
+        common.header(official["full_name"], lang, subtitle=[f"{official['unit_name']} · ", *badges],
+                      breadcrumbs=trail, periods=lookups.periods(cur), period=period),
+        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period}),
+        dcc.Loading(html.Div(id="ov-tiles", className="mb-3", style={"minHeight": "110px"}), delay_show=150),
+        dbc.Row([
+            dbc.Col(common.panel(t("score_vs_rating", lang), "ov-scores", lang, min_height=300), lg=6),
+            dbc.Col(common.panel(t("satisfaction_trend", lang), "ov-satisfaction", lang, min_height=300), lg=6),
+        ]),
+        dbc.Row([
+            dbc.Col(common.panel(t("tasks_this_period", lang), "ov-tasks", lang, min_height=160), xxl=7, lg=12),
+            dbc.Col(common.panel(t("latest_comments", lang), "ov-comments", lang, min_height=160), xxl=5, lg=12),
+        ]),
+        common.panel(t("eval_history", lang), "ov-history", lang, min_height=120),
+    ], className="official-view")
+
+
+# --- builders ------------------------------------------------------------------------------
+
+def _tiles(ctx: Ctx):
+    oid = ctx.official["official_id"]
+    return tiles(official_kpis(ctx.cur, oid, ctx.period),
+                 official_kpis(ctx.cur, oid, previous_period(ctx.period)), ctx.lang, spec=OFFICIAL_TILES)
+
+
+def _charts(ctx: Ctx):
+    df = trends.official_trend(ctx.cur, ctx.official["official_id"], ctx.period)
+    return (charts.graph("ov-scores-graph", charts.official_scores(df, ctx.lang)),
+            charts.graph("ov-satisfaction-graph", charts.satisfaction(df, ctx.lang)))
+
+
+def _tasks(ctx: Ctx):
+    rows = lookups.official_tasks(ctx.cur, ctx.official["official_id"], ctx.period)
+    if not rows:
+        return common.empty(t("no_tasks", ctx.lang))
+    lang = ctx.lang
+    body = []
+    for r in rows:
+        late = bool(r["late"])
+        status = t("status_" + r["status"], lang)
+        body.append([
+            html.Span(t("late", lang), className="badge late-badge") if late else "",
+            r["title"], formats.day(r["due_at"]), formats.day(r["completed_at"]), status,
+            formats.number(r["quality_failures"], lang),
+        ])
+    return tables.simple_table(["", t("task", lang), t("due_at", lang), t("completed_at", lang),
+                                t("status", lang), t("quality_failures", lang)], body,
+                               table_id="tasks-table", className="tasks-table")
+
+
+def _comments(ctx: Ctx):
+    rows = lookups.latest_ratings(ctx.cur, ctx.official["official_id"], limit=8)
+    if not rows:
+        return common.empty(t("no_ratings", ctx.lang))
+    lang = ctx.lang
+    items = []
+    for r in rows:
+        level = int(r["level"])
+        reason = t("reason_" + r["reason"], lang) if r["reason"] else None
+        items.append(html.Li([
+            html.Div([html.Span(f"{'●' * level}{'○' * (4 - level)}", className=f"level-dots level-{level}",
+                                **{"aria-hidden": "true"}),
+                      html.Span(f" {t(f'level_{level}', lang)}", className="fw-semibold"),
+                      html.Span(f" · {formats.moment(r['rated_at'])}", className="text-muted small"),
+                      html.Span(f" · {t('counter', lang)} {r['counter_id']}", className="text-muted small")
+                      if r["counter_id"] else None]),
+            html.Div(f"{t('reason', lang)}: {reason}", className="small") if reason else None,
+            html.Div(f"“{r['comment']}”", className="small fst-italic") if r["comment"] else None,
+        ], className="comment-item"))
+    return html.Ul(items, className="list-unstyled comment-list mb-0")
+
+
+def _history(ctx: Ctx):
+    rows = lookups.evaluation_history(ctx.cur, ctx.official["official_id"])
+    if not rows:
+        return common.empty(t("no_evaluations", ctx.lang))
+    lang = ctx.lang
+    periods: dict[str, list] = {}
+    for r in rows:
+        periods.setdefault(r["period"], []).append(r)
+    blocks = []
+    for period, events in periods.items():
+        steps = []
+        for e in events:
+            label = [html.Span(STAGE_ICON.get(e["stage"], "•"), className="stage-icon", **{"aria-hidden": "true"}),
+                     html.Span(t("stage_" + e["stage"], lang), className="fw-semibold")]
+            if e["rating"]:
+                label.append(f" · {e['rating']}")
+            if e["score"] is not None:
+                label.append(f" ({formats.score(e['score'], lang)})")
+            if e["is_current"]:
+                label.append(html.Span(f" {t('current_result', lang)}", className="badge text-bg-primary ms-1"))
+            who = e["actor_name"] or e["actor_id"] or ""
+            steps.append(html.Li([
+                html.Div(label),
+                html.Div(f"{formats.moment(e['acted_at'])}{' · ' + who if who else ''}", className="small text-muted"),
+                html.Div(e["note"], className="small fst-italic") if e["note"] else None,
+            ], className=f"timeline-step stage-{e['stage']}"))
+        blocks.append(html.Div([html.H3(formats.period(period), className="timeline-period"),
+                                html.Ol(steps, className="timeline list-unstyled")], className="timeline-block"))
+    return html.Div(blocks, className="timeline-wrap")
+
+
+# --- callbacks ------------------------------------------------------------------------------
+
+def _fill(args, name: str, build, n: int = 1):
+    return panel(official_ctx(args), name, build, n)
+
+
+@callback(Output("ov-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_tiles(args, _version):
+    return _fill(args, "official-tiles", _tiles)
+
+
+@callback(Output("ov-scores", "children"), Output("ov-satisfaction", "children"),
+          Input("page-args", "data"), Input("data-version", "data"))
+def fill_charts(args, _version):
+    return _fill(args, "official-charts", _charts, n=2)
+
+
+@callback(Output("ov-tasks", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_tasks(args, _version):
+    return _fill(args, "official-tasks", _tasks)
+
+
+@callback(Output("ov-comments", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_comments(args, _version):
+    return _fill(args, "official-comments", _comments)
+
+
+@callback(Output("ov-history", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_history(args, _version):
+    return _fill(args, "official-history", _history)

@@ -1,0 +1,103 @@
+"""Tables in Vietnamese number format: sortable DataTables with links, and plain small tables."""
+from __future__ import annotations
+
+import pandas as pd
+from dash import dash_table, dcc, html
+from dash.dash_table.Format import Format, Group, Scheme
+
+from dashboard import formats
+from dashboard.components.palette import band
+from dashboard.i18n import t
+
+FONT = '"DejaVu Sans", "Segoe UI", Roboto, "Noto Sans", system-ui, sans-serif'
+# How each known column is shown: rate, score, count, text, link.
+COLUMN_KIND = {
+    "on_time_rate": "rate", "completion_rate": "rate", "satisfaction_rate": "rate",
+    "task_score": "score", "satisfaction_mean": "score2", "score": "score",
+    "officials_total": "count", "tasks_due": "count", "tasks_done": "count", "tasks_on_time": "count",
+    "overdue_open": "count", "ratings_count": "count", "dissatisfied_count": "count",
+    "rated_officials": "count", "pending_evaluations": "count", "violations": "count", "warnings": "count",
+}
+
+
+def number_format(kind: str, lang: str) -> Format:
+    decimal, group = (",", ".") if lang == "vi" else (".", ",")
+    base = dict(decimal_delimiter=decimal, group_delimiter=group, group=Group.yes, nully=formats.DASH)
+    if kind == "rate":
+        return Format(scheme=Scheme.percentage, precision=1, **base)
+    if kind == "score":
+        return Format(scheme=Scheme.fixed, precision=1, **base)
+    if kind == "score2":
+        return Format(scheme=Scheme.fixed, precision=2, **base)
+    return Format(scheme=Scheme.fixed, precision=0, **base)
+
+
+def column(key: str, lang: str, label: str | None = None) -> dict:
+    kind = COLUMN_KIND.get(key)
+    col = {"id": key, "name": label or t(key, lang)}
+    if kind:
+        col.update(type="numeric", format=number_format(kind, lang))
+    return col
+
+
+def link(label: str, href: str) -> str:
+    """A markdown link cell; brackets in names are escaped so they cannot forge a link."""
+    safe = str(label).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
+    return f"[{safe}]({href})"
+
+
+def clean(value):
+    """NaN/NaT -> None, so a missing rate shows as '–' and sorts last."""
+    try:
+        return None if pd.isna(value) else value
+    except (TypeError, ValueError):  # not a scalar
+        return value
+
+
+def records(df: pd.DataFrame) -> list[dict]:
+    """DataFrame rows as dicts with None for missing values."""
+    return [{k: clean(v) for k, v in row.items()} for row in df.to_dict("records")]
+
+
+def band_column(rate, lang: str) -> str:
+    symbol, name = band(rate)
+    words = {"good": ("tốt", "good"), "fair": ("trung bình", "fair"), "poor": ("cần chú ý", "needs attention"),
+             "none": ("chưa có", "no data")}[name]
+    return f"{symbol} {words[0 if lang == 'vi' else 1]}"
+
+
+def datatable(table_id: str, columns: list[dict], rows: list[dict], *, page_size: int = 15,
+              sort_by=None, markdown: bool = True, **kwargs) -> dash_table.DataTable:
+    """A native-sorted, paged table; `band` cells are tinted by their symbol word."""
+    conditional = [
+        {"if": {"filter_query": '{band} contains "▲"', "column_id": "band"}, "backgroundColor": "#dbeaf5", "color": "#084a75"},
+        {"if": {"filter_query": '{band} contains "■"', "column_id": "band"}, "backgroundColor": "#fdf1d6", "color": "#6b4d00"},
+        {"if": {"filter_query": '{band} contains "▼"', "column_id": "band"}, "backgroundColor": "#f9dccb", "color": "#8a3300"},
+    ]
+    return dash_table.DataTable(
+        id=table_id, columns=columns, data=rows,
+        sort_action="native", sort_by=sort_by or [], page_action="native" if len(rows) > page_size else "none",
+        page_size=page_size, markdown_options={"link_target": "_self"} if markdown else None,
+        style_table={"overflowX": "auto"}, style_as_list_view=True,
+        style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "6px 8px", "textAlign": "right",
+                    "whiteSpace": "normal", "height": "auto", "maxWidth": "320px"},
+        style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}
+                                for c in ("name", "full_name", "position", "unit_name", "band", "rule", "kind",
+                                          "official", "unit", "title", "status", "group", "file", "reason",
+                                          "detail", "message", "source", "raw")],
+        style_header={"fontWeight": "600", "backgroundColor": "#eef2f7", "whiteSpace": "normal"},
+        style_data_conditional=conditional + kwargs.pop("style_data_conditional", []),
+        **kwargs,
+    )
+
+
+def simple_table(headers: list[str], rows: list[list], table_id: str | None = None, className: str = "") -> html.Table:
+    """A small static table (cells may be components)."""
+    return html.Table([
+        html.Thead(html.Tr([html.Th(h, scope="col") for h in headers])),
+        html.Tbody([html.Tr([html.Td(c) for c in row]) for row in rows]),
+    ], className=f"table table-sm align-middle {className}", id=table_id)
+
+
+def internal_link(label: str, href: str) -> dcc.Link:
+    return dcc.Link(label, href=href)

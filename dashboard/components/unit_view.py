@@ -1,0 +1,190 @@
+"""The unit view shared by Tổng quan (the user's scope) and Đơn vị (any unit in scope):
+tiles, children side by side, the tree, 13-month trends and ratings; the unit page adds
+its officials ranked and its rule items. Callbacks fill the panels from the shared cache.
+"""
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import Input, Output, State, callback, dcc, html
+
+from dashboard import formats
+from dashboard.callbacks import Ctx, panel, unit_ctx
+from dashboard.components import charts, common, tables
+from dashboard.components.tiles import tiles
+from dashboard.i18n import t
+from dashboard.metrics import compare, lookups, rules, trends
+from dashboard.metrics.definitions import previous_period
+from dashboard.metrics.kpis import unit_kpis
+
+RANKING_COLUMNS = ("full_name", "position", "unit_name", "tasks_due", "on_time_rate", "completion_rate",
+                   "task_score", "ratings_count", "satisfaction_rate", "score", "rating")
+CHILD_COLUMNS = ("name", "band", "officials_total", "tasks_due", "on_time_rate", "completion_rate", "task_score",
+                 "overdue_open", "satisfaction_rate", "pending_evaluations", "violations", "warnings")
+
+
+def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_top: str | None) -> html.Div:
+    """The page skeleton; every panel is filled by a callback below."""
+    crumbs = lookups.breadcrumbs(cur, unit["unit_id"], top=crumbs_top)
+    title = unit["name"]
+    subtitle = f"{t('nav_unit', lang)} · {unit['kind'] or ''} · {unit['unit_id']}"
+    body = [
+        common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
+                      periods=lookups.periods(cur), period=period),
+        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period}),
+        dcc.Loading(html.Div(id="uv-tiles", className="mb-3", style={"minHeight": "110px"}), delay_show=150),
+        dbc.Row([
+            dbc.Col(common.panel(t("children", lang), "uv-children", lang, min_height=200), xxl=7, lg=12),
+            dbc.Col(common.panel(t("tree", lang), "uv-tree", lang, min_height=360), xxl=5, lg=12),
+        ]),
+        dbc.Row([
+            dbc.Col(common.panel(t("trends", lang), "uv-trend-rates", lang, min_height=300), xl=4, lg=6),
+            dbc.Col(common.panel(t("task_score", lang), "uv-trend-score", lang, min_height=300), xl=4, lg=6),
+            dbc.Col(common.panel(t("rating_dist", lang), "uv-ratings", lang, min_height=300), xl=4, lg=12),
+        ]),
+    ]
+    if detailed:
+        body.append(dbc.Row([
+            dbc.Col(common.panel(t("officials_ranked", lang), "uv-ranking", lang, min_height=200), xxl=8, lg=12),
+            dbc.Col(common.panel(t("rule_items", lang), "uv-rules", lang, min_height=120), xxl=4, lg=12),
+        ]))
+    return html.Div(body, className="unit-view")
+
+
+def unit_href(unit_id: str, period: str) -> str:
+    return f"/unit/{unit_id}?period={period}"
+
+
+def official_href(official_id: str, period: str) -> str:
+    return f"/official/{official_id}?period={period}"
+
+
+# --- builders (run once per data version and arguments) -----------------------------------
+
+def _tiles(ctx: Ctx):
+    unit_id = ctx.unit["unit_id"]
+    now = unit_kpis(ctx.cur, unit_id, ctx.period)
+    before = unit_kpis(ctx.cur, unit_id, previous_period(ctx.period))
+    return tiles(now, before, ctx.lang)
+
+
+def _children(ctx: Ctx):
+    df = compare.children(ctx.cur, ctx.unit["unit_id"], ctx.period)
+    if df.empty:
+        return common.empty(t("no_children", ctx.lang))
+    rows = []
+    for row in tables.records(df):
+        row["name"] = tables.link(row["name"], unit_href(row["unit_id"], ctx.period))
+        row["band"] = tables.band_column(row["on_time_rate"], ctx.lang)
+        rows.append(row)
+    columns = [tables.column(c, ctx.lang) for c in CHILD_COLUMNS]
+    columns[0].update(presentation="markdown", name=t("unit", ctx.lang))
+    columns[1].update(name=t("on_time_rate", ctx.lang) + " ▲■▼")
+    return html.Div([
+        html.P(t("children_hint", ctx.lang), className="small text-muted mb-2"),
+        tables.datatable("children-table", columns, rows, page_size=12,
+                         sort_by=[{"column_id": "on_time_rate", "direction": "desc"}]),
+    ])
+
+
+def _tree(ctx: Ctx):
+    sub = lookups.subtree(ctx.cur, ctx.unit["unit_id"], ctx.period, max_depth=2)
+    return charts.graph("uv-treemap", charts.treemap(sub, ctx.lang))
+
+
+def _trends(ctx: Ctx):
+    df = trends.unit_trend(ctx.cur, ctx.unit["unit_id"], ctx.period)
+    return (charts.graph("uv-rates-graph", charts.trend_rates(df, ctx.lang)),
+            charts.graph("uv-score-graph", charts.trend_score(df, ctx.lang)),
+            charts.graph("uv-ratings-graph", charts.rating_distribution(df, ctx.lang)))
+
+
+def _ranking(ctx: Ctx):
+    df = compare.officials_ranking(ctx.cur, ctx.unit["unit_id"], ctx.period)
+    rows = []
+    for row in tables.records(df):
+        flags = (" ★" if row["is_head"] else "") + ("" if row["active"] else f" ({t('inactive', ctx.lang)})")
+        row["full_name"] = tables.link(row["full_name"] + flags, official_href(row["official_id"], ctx.period))
+        rows.append(row)
+    columns = [tables.column(c, ctx.lang) for c in RANKING_COLUMNS]
+    columns[0].update(presentation="markdown", name=t("official", ctx.lang))
+    columns[2].update(name=t("unit", ctx.lang))
+    return tables.datatable("ranking-table", columns, rows, page_size=15)
+
+
+def rule_list(cur, items: list[dict], period: str, lang: str, *, limit: int = 50):
+    """Rule items as a list with kind icons and links to the unit and official."""
+    if not items:
+        return common.empty(t("no_rule_items", lang))
+    units = lookups.unit_names(cur, [i["unit_id"] for i in items])
+    people = lookups.official_names(cur, [i["official_id"] for i in items])
+    entries = []
+    for item in items[:limit]:
+        violation = item["kind"] == "violation"
+        who = [dcc.Link(units.get(item["unit_id"], item["unit_id"]), href=unit_href(item["unit_id"], period))]
+        if item["official_id"]:
+            who += [" · ", dcc.Link(people.get(item["official_id"], item["official_id"]),
+                                    href=official_href(item["official_id"], period))]
+        entries.append(html.Li([
+            html.Span("✖" if violation else "⚠", className="rule-icon", **{"aria-hidden": "true"}),
+            html.Div([html.Div([html.Span(t("violation" if violation else "warning", lang) + ": ",
+                                          className="fw-semibold"), t("rule_" + item["rule"], lang)]),
+                      html.Div(who, className="small")]),
+        ], className="rule-item " + ("rule-violation" if violation else "rule-warning")))
+    more = len(items) - limit
+    return html.Div([html.Ul(entries, className="rule-list list-unstyled mb-0"),
+                     html.P(f"+ {formats.number(more, lang)} …", className="small text-muted") if more > 0 else None])
+
+
+def _rules(ctx: Ctx):
+    items = rules.rule_items(ctx.cur, ctx.period, unit_id=ctx.unit["unit_id"])
+    return rule_list(ctx.cur, items, ctx.period, ctx.lang)
+
+
+# --- callbacks -----------------------------------------------------------------------------
+
+def _fill(args, name: str, build, n: int = 1):
+    return panel(unit_ctx(args), name, build, n)
+
+
+@callback(Output("uv-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_tiles(args, _version):
+    return _fill(args, "unit-tiles", _tiles)
+
+
+@callback(Output("uv-children", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_children(args, _version):
+    return _fill(args, "unit-children", _children)
+
+
+@callback(Output("uv-tree", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_tree(args, _version):
+    return _fill(args, "unit-tree", _tree)
+
+
+@callback(Output("uv-trend-rates", "children"), Output("uv-trend-score", "children"), Output("uv-ratings", "children"),
+          Input("page-args", "data"), Input("data-version", "data"))
+def fill_trends(args, _version):
+    return _fill(args, "unit-trends", _trends, n=3)
+
+
+@callback(Output("uv-ranking", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_ranking(args, _version):
+    return _fill(args, "unit-ranking", _ranking)
+
+
+@callback(Output("uv-rules", "children"), Input("page-args", "data"), Input("data-version", "data"))
+def fill_rules(args, _version):
+    return _fill(args, "unit-rules", _rules)
+
+
+@callback(Output("nav", "href", allow_duplicate=True), Input("uv-treemap", "clickData"),
+          State("page-args", "data"), prevent_initial_call=True)
+def open_from_tree(click, args):
+    """Clicking a box opens that unit's page (the unit page re-checks the scope)."""
+    try:
+        unit_id = click["points"][0]["id"]
+    except (TypeError, KeyError, IndexError):
+        return dash.no_update
+    period = (args or {}).get("period") or ""
+    return unit_href(unit_id, period)
