@@ -15,7 +15,7 @@ import duckdb
 from etl import rollups
 from etl.kinds import INSERT_ONLY, KINDS, LATEST_WINS, Kind, kind_of_file
 from etl.readers import FileRejected, RawFile, drop_raw, read_into_raw
-from etl.validate import s, staging_sql
+from etl.validate import s, source_record_sql, staging_sql
 
 # Load order of kinds, so that references exist before the facts that name them.
 KIND_ORDER = ("units", "officials", "objectives", "key_results", "tasks", "ratings",
@@ -145,7 +145,8 @@ def _record_file_reason(conn, batch_id, file, kind, reason, message) -> None:
 
 
 def _cleanup(conn) -> None:
-    for name in ("staged", "keyed", "changed_new", "changed_old", "csv_rejects", "csv_scans"):
+    conn.execute("DROP VIEW IF EXISTS changed_new")
+    for name in ("staged", "keyed", "changed_old", "csv_rejects", "csv_scans"):
         conn.execute(f"DROP TABLE IF EXISTS {name}")
     drop_raw(conn)
 
@@ -172,40 +173,28 @@ def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: 
     _classify(conn, kind)
     counts = _write(conn, kind, batch_id)
     counts["rows_read"] = conn.execute("SELECT count(*) FROM staged").fetchone()[0] + malformed
-    quarantined = _quarantine(conn, kind, batch_id, file, replay)
-    counts["quarantined"] = quarantined + malformed
+    counts["quarantined"] = _quarantine(conn, kind, raw, batch_id, file, replay) + malformed
     return counts
 
 
-def _typed_record(kind: Kind, alias: str = "") -> str:
-    """The parsed values as a JSON object of text, for rows that parsed but cannot load yet."""
-    prefix = f"{alias}." if alias else ""
-    return "to_json(struct_pack(" + ", ".join(
-        f"{c.name} := CAST({prefix}{c.name} AS VARCHAR)" for c in kind.columns) + "))"
-
-
 def _check_references(conn, kind: Kind) -> None:
-    """Rows naming an unknown unit/official/objective/key result get that reason (replayable)."""
+    """References within a kind (units' parents, objectives' parents) may name a row of the
+    same file, so they are checked after validation; other references were joined there."""
     if kind.name == "units":
         _check_unit_tree(conn)
         return
-    for _ in range(50):  # self references (objective parents) may need a few passes
-        changed = 0
-        for ref in kind.refs:
-            self_ref = ref.table == kind.table
-            in_file = (f" AND NOT EXISTS (SELECT 1 FROM staged o WHERE o._reason IS NULL "
-                       f"AND o.{ref.key} = staged.{ref.column})") if self_ref else ""
-            changed += conn.execute(
+    for ref in (r for r in kind.refs if r.table == kind.table):
+        for _ in range(50):  # a quarantined parent makes its children unknown too
+            changed = conn.execute(
                 f"UPDATE staged SET _reason = ?, _detail = ? || {ref.column} || ? "
                 f"WHERE _reason IS NULL AND {ref.column} IS NOT NULL "
-                f"AND NOT EXISTS (SELECT 1 FROM {ref.table} t WHERE t.{ref.key} = staged.{ref.column}){in_file}",
+                f"AND NOT EXISTS (SELECT 1 FROM {ref.table} t WHERE t.{ref.key} = staged.{ref.column}) "
+                f"AND NOT EXISTS (SELECT 1 FROM staged o WHERE o._reason IS NULL "
+                f"AND o.{ref.key} = staged.{ref.column})",
                 [ref.reason, f"{ref.column} ", f" is not a known {ref.table[:-1].replace('_', ' ')}; "
                  "load it, then run `python -m etl replay`"]).fetchone()[0]
-        if not changed or not any(r.table == kind.table for r in kind.refs):
-            break
-    if kind.refs:
-        conn.execute(f"UPDATE staged SET _record = {_typed_record(kind)} "
-                     "WHERE _reason LIKE 'unknown_%' AND _record IS NULL")
+            if not changed:
+                break
 
 
 def _check_unit_tree(conn) -> None:
@@ -219,21 +208,18 @@ def _check_unit_tree(conn) -> None:
     bad: dict[str, tuple[str, str]] = {}
     for start in {r[0] for r in rows}:
         seen, node = [], start
-        while node is not None and node not in seen:
+        while node is not None and node not in seen and node in proposed:
             seen.append(node)
-            node = proposed.get(node, "\0missing")
-            if node == "\0missing":
-                break
-        if node is not None and node != "\0missing" and node in seen:
+            node = proposed[node]
+        if node is not None and node in seen and start in seen[seen.index(node):]:
             cycle = seen[seen.index(node):]
-            if start in cycle:
-                bad[start] = ("unit_cycle", "parent_id forms a cycle: " + " → ".join(cycle + [node]))
+            bad[start] = ("unit_cycle", "parent_id forms a cycle: " + " → ".join(cycle + [node]))
     for _ in range(len(rows) + 1):
         changed = False
         for unit_id, parent_id, _ in rows:
             if unit_id in bad or parent_id is None:
                 continue
-            if parent_id not in proposed or parent_id in bad and parent_id not in existing:
+            if parent_id not in proposed or (parent_id in bad and parent_id not in existing):
                 bad[unit_id] = ("unknown_unit", f"parent_id {parent_id} is not a known unit; "
                                 "load it, then run `python -m etl replay`")
                 changed = True
@@ -242,8 +228,6 @@ def _check_unit_tree(conn) -> None:
     if bad:
         conn.executemany("UPDATE staged SET _reason = ?, _detail = ? WHERE _reason IS NULL AND unit_id = ?",
                          [(r, d, u) for u, (r, d) in bad.items()])
-        conn.execute(f"UPDATE staged SET _record = {_typed_record(KINDS['units'])} "
-                     "WHERE _reason IN ('unknown_unit', 'unit_cycle') AND _record IS NULL")
 
 
 def _same(kind: Kind, a: str, b: str) -> str:
@@ -251,24 +235,21 @@ def _same(kind: Kind, a: str, b: str) -> str:
 
 
 def _classify(conn, kind: Kind) -> None:
-    """Give every good row an action: apply, superseded, duplicate, stale or conflict."""
+    """Give every good row an action: apply, superseded, duplicate, stale or conflict.
+
+    Per key, one row of the file wins (insert-only: the first; latest-wins: the newest;
+    upsert: the last) and is judged against the database; the others against it.
+    """
     key = ", ".join(kind.key)
-    on = " AND ".join(f"k.{c} = w.{c}" for c in kind.key)
+    repeats = conn.execute(f"SELECT count(*) > count(DISTINCT ({key})) FROM staged WHERE _reason IS NULL"
+                           ).fetchone()[0]
     if kind.mode == INSERT_ONLY:
         order = "line"
     elif kind.mode == LATEST_WINS:
         order = f"{kind.order_by} DESC, line DESC"
     else:
         order = "line DESC"
-    conn.execute(f"CREATE TEMP TABLE keyed AS SELECT *, row_number() OVER (PARTITION BY {key} ORDER BY {order}) AS rn "
-                 f"FROM staged WHERE _reason IS NULL")
-    # Repeats inside the file, against the row that wins (or came first).
-    conn.execute(
-        f"ALTER TABLE keyed ADD COLUMN action VARCHAR; "
-        f"UPDATE keyed k SET action = CASE WHEN {_same(kind, 'k', 'w')} THEN 'duplicate' "
-        f"WHEN {str(kind.mode == INSERT_ONLY).upper()} THEN 'conflict' ELSE 'superseded' END "
-        f"FROM keyed w WHERE w.rn = 1 AND k.rn > 1 AND {on}")
-    # The winning row against what the database holds.
+    rank = f"row_number() OVER (PARTITION BY {key} ORDER BY {order})" if repeats else "1"
     on_db = " AND ".join(f"t.{c} = k.{c}" for c in kind.key)
     if kind.mode == INSERT_ONLY:
         verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'conflict' END"
@@ -277,30 +258,37 @@ def _classify(conn, kind: Kind) -> None:
                    f"WHEN t.{kind.order_by} > k.{kind.order_by} THEN 'stale' ELSE 'apply' END")
     else:
         verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'apply' END"
-    conn.execute(f"UPDATE keyed k SET action = {verdict} FROM {kind.table} t WHERE k.rn = 1 AND {on_db}")
-    conn.execute("UPDATE keyed SET action = 'apply' WHERE rn = 1 AND action IS NULL")
-    conflicts = conn.execute("SELECT count(*) FROM keyed WHERE action = 'conflict'").fetchone()[0]
-    if conflicts:
+    # One hash join against the table: `existed` marks rows that replace a stored one.
+    conn.execute(
+        f"CREATE TEMP TABLE keyed AS SELECT k.*, t.{kind.key[0]} IS NOT NULL AS existed, "
+        f"CASE WHEN k.rn > 1 THEN NULL WHEN t.{kind.key[0]} IS NULL THEN 'apply' ELSE {verdict} END AS action "
+        f"FROM (SELECT *, {rank} AS rn FROM staged WHERE _reason IS NULL) k "
+        f"LEFT JOIN {kind.table} t ON k.rn = 1 AND {on_db}")
+    if repeats:
+        on = " AND ".join(f"k.{c} = w.{c}" for c in kind.key)
+        conn.execute(
+            f"UPDATE keyed k SET action = CASE WHEN {_same(kind, 'k', 'w')} THEN 'duplicate' "
+            f"WHEN {str(kind.mode == INSERT_ONLY).upper()} THEN 'conflict' ELSE 'superseded' END "
+            f"FROM keyed w WHERE w.rn = 1 AND k.rn > 1 AND {on}")
+    if conn.execute("SELECT count(*) FROM keyed WHERE action = 'conflict'").fetchone()[0]:
         key_text = " || '/' || ".join(f"CAST(k.{c} AS VARCHAR)" for c in kind.key)
         conn.execute(
             f"UPDATE staged s SET _reason = 'conflict', _detail = {s(' / '.join(kind.key) + ' ')} || {key_text} || "
-            f"' was loaded before with different content; an insert-only record is never changed' , "
-            f"_record = {_typed_record(kind, 's')} "
-            f"FROM keyed k WHERE k.action = 'conflict' AND k.line = s.line")
+            f"CASE WHEN k.rn = 1 THEN ' was loaded before with different content' "
+            f"ELSE ' appears earlier in this file with different content' END || "
+            f"'; an insert-only record is never changed' FROM keyed k WHERE k.action = 'conflict' AND k.line = s.line")
 
 
 def _write(conn, kind: Kind, batch_id: int) -> dict:
     cols = ", ".join(c.name for c in kind.columns)
-    conn.execute(f"CREATE TEMP TABLE changed_new AS SELECT {cols}, {batch_id}::BIGINT AS batch_id "
+    conn.execute(f"CREATE TEMP VIEW changed_new AS SELECT {cols}, {batch_id}::BIGINT AS batch_id "
                  f"FROM keyed WHERE action = 'apply'")
-    if kind.mode != INSERT_ONLY:
+    conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT * FROM {kind.table} LIMIT 0")
+    if conn.execute("SELECT count(*) FROM keyed WHERE action = 'apply' AND existed").fetchone()[0]:
         on = " AND ".join(f"t.{c} = n.{c}" for c in kind.key)
-        conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT t.* FROM {kind.table} t "
-                     f"WHERE EXISTS (SELECT 1 FROM changed_new n WHERE {on})")
-        if conn.execute("SELECT count(*) FROM changed_old").fetchone()[0]:
-            conn.execute(f"DELETE FROM {kind.table} t WHERE EXISTS (SELECT 1 FROM changed_new n WHERE {on})")
-    else:
-        conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT * FROM {kind.table} LIMIT 0")
+        replaced = f"EXISTS (SELECT 1 FROM keyed n WHERE n.action = 'apply' AND n.existed AND {on})"
+        conn.execute(f"INSERT INTO changed_old SELECT t.* FROM {kind.table} t WHERE {replaced}")
+        conn.execute(f"DELETE FROM {kind.table} t WHERE {replaced}")
     conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
     rollups.apply_changes(conn, kind.name)
     loaded, duplicates = conn.execute(
@@ -309,7 +297,8 @@ def _write(conn, kind: Kind, batch_id: int) -> dict:
     return {"loaded": loaded, "duplicates": duplicates}
 
 
-def _quarantine(conn, kind: Kind, batch_id: int, file: str, replay: bool) -> int:
+def _quarantine(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: bool) -> int:
+    """Bad rows to the quarantine with their source text and values, taken from `raw`."""
     if replay:
         # A replayed row that fails again stays where it is, with its newest reason.
         conn.execute("UPDATE quarantine q SET reason = s._reason, detail = s._detail "
@@ -318,8 +307,11 @@ def _quarantine(conn, kind: Kind, batch_id: int, file: str, replay: bool) -> int
                      "WHERE s.qid = q.quarantine_id AND s._reason IS NULL", [batch_id])
         return conn.execute("SELECT count(*) FROM staged WHERE _reason IS NOT NULL").fetchone()[0]
     return conn.execute(
-        "INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, line, raw_text, _record, _reason, "
-        "_detail, NULL FROM staged WHERE _reason IS NOT NULL", [batch_id, file, kind.name]).fetchone()[0]
+        f"INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, s.line, r.raw_text, r.record, "
+        f"s._reason, s._detail, NULL FROM staged s JOIN ("
+        f"SELECT line, {raw.raw_text} AS raw_text, {source_record_sql(kind, raw)} AS record FROM raw "
+        f"WHERE line IN (SELECT line FROM staged WHERE _reason IS NOT NULL)) r USING (line) "
+        f"WHERE s._reason IS NOT NULL", [batch_id, file, kind.name]).fetchone()[0]
 
 
 def replay(conn: duckdb.DuckDBPyConnection) -> list[dict]:

@@ -67,14 +67,15 @@ def _tasks_delta(conn) -> None:
               "SELECT *, -1 AS sign FROM changed_old)")
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE month_delta AS
-        SELECT official_id, strftime(due_at, '%Y-%m') AS period,
+        SELECT official_id, strftime(month, '%Y-%m') AS period, * EXCLUDE (official_id, month) FROM (
+        SELECT official_id, date_trunc('month', due_at) AS month,  -- format after grouping: cheaper
                sum(sign) AS tasks_due,
                sum(sign * (status = 'done')::INTEGER) AS tasks_done,
                sum(sign * (status = 'done' AND completed_at <= due_at)::INTEGER) AS tasks_on_time,
                sum(sign * CASE WHEN status = 'done' THEN greatest(0, 4 - (completed_at > due_at)::INTEGER
                    - quality_failures) ELSE 0 END) AS points4,
                0 AS r_l1, 0 AS r_l2, 0 AS r_l3, 0 AS r_l4
-        FROM {signed} WHERE status <> 'cancelled' GROUP BY ALL""")
+        FROM {signed} WHERE status <> 'cancelled' GROUP BY ALL)""")
     conn.execute(f"""
         CREATE OR REPLACE TEMP TABLE open_delta AS
         SELECT official_id, due_at, sum(sign) AS n FROM {signed} WHERE status = 'open'
@@ -91,8 +92,9 @@ def _tasks_delta(conn) -> None:
 
 
 def _ratings_delta(conn) -> None:
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, "
-                 f"strftime(rated_at, '%Y-%m') AS period, {_RATING_SUMS} FROM changed_new GROUP BY ALL")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, strftime(month, '%Y-%m') "
+                 f"AS period, * EXCLUDE (official_id, month) FROM (SELECT official_id, "
+                 f"date_trunc('month', rated_at) AS month, {_RATING_SUMS} FROM changed_new GROUP BY ALL)")
     _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
     conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id "
                  "FROM (SELECT DISTINCT official_id FROM month_delta) d JOIN officials o USING (official_id)")

@@ -12,28 +12,32 @@ from etl.readers import RawFile
 LOCAL_TZ = "Asia/Ho_Chi_Minh"
 _ID = r"[A-Za-z0-9._-]{1,64}"
 _OFFSET = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d{2}(:?\d{2})?)$"
-_TEXT_TYPES = ("VARCHAR",)
 _TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE")
 _INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE") + _INT_TYPES
-
-SQL_TYPES = {"id": "VARCHAR", "text": "VARCHAR", "date": "DATE", "timestamp": "TIMESTAMP",
-             "int": "INTEGER", "float": "DOUBLE", "bool": "BOOLEAN", "choice": "VARCHAR",
-             "rating": "VARCHAR", "period": "VARCHAR", "objective_period": "VARCHAR"}
-
 
 def s(text: str) -> str:
     """A SQL string literal."""
     return "'" + text.replace("'", "''") + "'"
 
 
-def _text(src: str) -> str:
-    """Trimmed text, NULL when empty."""
-    return f"nullif(trim(CAST({src} AS VARCHAR)), '')"
+def clean_expr(col: Col, src: str, src_type: str) -> tuple[str, str]:
+    """(SQL, type) of the source value, cleaned once: text trimmed with '' as NULL; typed
+    values as they are, so a Parquet DATE is never turned into text and back."""
+    base = src_type.upper()
+    if src == "NULL":
+        return "NULL", "VARCHAR"
+    if base == "VARCHAR":
+        return f"nullif(trim({src}), '')", "VARCHAR"
+    typed_ok = {"date": ("DATE",) + _TS_TYPES, "timestamp": ("DATE",) + _TS_TYPES,
+                "int": _INT_TYPES, "float": _FLOAT_TYPES, "bool": ("BOOLEAN",)}.get(col.type, ())
+    if base in typed_ok or (col.type == "float" and base.startswith("DECIMAL")):
+        return src, base
+    return f"nullif(trim(CAST({src} AS VARCHAR)), '')", "VARCHAR"
 
 
 def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> str:
-    """SQL for the typed value of `col` from source expression `src` (NULL when unreadable).
+    """SQL for the typed value of `col` from its cleaned value `src` (NULL when unreadable).
     `absent` is the condition that the row leaves the value out (then the default applies)."""
     t = col.type
     base = src_type.upper()
@@ -42,7 +46,7 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
             return src
         if base in _TS_TYPES:
             return f"CAST({src} AS DATE)"
-        v = _text(src)
+        v = src
         return (f"CASE WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}') THEN try_cast({v} AS DATE) "
                 f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}') "
                 f"THEN CAST(try_strptime({v}, '%d/%m/%Y') AS DATE) END")
@@ -51,7 +55,7 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
             return f"timezone({s(LOCAL_TZ)}, {src})"
         if base in _TS_TYPES or base == "DATE":
             return f"CAST({src} AS TIMESTAMP)"
-        v = _text(src)
+        v = src
         return (f"CASE WHEN regexp_matches({v}, {s(_OFFSET)}) "
                 f"THEN timezone({s(LOCAL_TZ)}, try_cast({v} AS TIMESTAMPTZ)) "
                 f"WHEN regexp_full_match({v}, '\\d{{1,2}}/\\d{{1,2}}/\\d{{4}}( \\d{{1,2}}:\\d{{2}}(:\\d{{2}})?)?') "
@@ -61,13 +65,13 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
     if t == "int":
         if base in _INT_TYPES:
             return f"CAST({src} AS INTEGER)"
-        v = _text(src)
+        v = src
         # 3.0 from a spreadsheet is 3; 3.5 is not an integer
         return f"coalesce(try_cast({v} AS INTEGER), CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) THEN try_cast(try_cast({v} AS DOUBLE) AS INTEGER) END)"
     if t == "float":
         if base in _FLOAT_TYPES or base.startswith("DECIMAL"):
             return f"CAST({src} AS DOUBLE)"
-        v = _text(src)
+        v = src
         # a Vietnamese decimal comma (85,5) is read as 85.5
         return (f"coalesce(try_cast({v} AS DOUBLE), "
                 f"CASE WHEN regexp_full_match({v}, '-?\\d+,\\d+') THEN try_cast(replace({v}, ',', '.') AS DOUBLE) END)")
@@ -79,27 +83,28 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
             return default
         if base == "BOOLEAN":  # a typed null (Parquet) gives no value
             return f"coalesce({src}, {default})"
-        v = f"lower({_text(src)})"
+        v = f"lower({src})"
         return (f"CASE WHEN {absent or 'FALSE'} THEN {default} WHEN {v} IS NULL THEN FALSE "
                 f"WHEN {v} IN ('true', '1', 'có', 'x', 'yes') THEN TRUE "
                 f"WHEN {v} IN ('false', '0', 'không', 'no') THEN FALSE END")
     if t in ("choice", "rating"):
-        v = f"lower({_text(src)})" if t == "choice" else f"upper({_text(src)})"
+        v = f"lower({src})" if t == "choice" else f"upper({src})"
         expr = f"nfc_normalize({v})"
         return f"coalesce({expr}, {s(col.default)})" if col.default is not None else expr
     if t == "text":
-        return f"nfc_normalize({_text(src)})"
-    return _text(src)  # id, period, objective_period: checked below, kept as text
+        return f"nfc_normalize({src})"
+    return src  # id, period, objective_period: checked below, kept as text
 
 
-def problems(col: Col, raw: str, val: str) -> list[tuple[str, str, str]]:
-    """(condition of a bad row, reason, detail expression) for one column, in check order."""
+def problems(col: Col, clean: str, val: str) -> list[tuple[str, str, str]]:
+    """(condition of a bad row, reason, detail expression) for one column, in check order;
+    `clean` is the cleaned source value, `val` the parsed one."""
     name = col.name
-    shown = f"CAST({raw} AS VARCHAR)"
+    shown = f"CAST({clean} AS VARCHAR)"
     out = []
     if col.required:
-        out.append((f"{_text(raw)} IS NULL", "missing_value", s(f"{name} is required but empty")))
-    present = f"{_text(raw)} IS NOT NULL"
+        out.append((f"{clean} IS NULL", "missing_value", s(f"{name} is required but empty")))
+    present = f"{clean} IS NOT NULL"
     bad_read = {
         "id": ("bad_id", f"NOT regexp_full_match({val}, {s(_ID)})",
                "is not an id (1–64 letters, digits, '.', '_', '-')"),
@@ -135,26 +140,41 @@ def problems(col: Col, raw: str, val: str) -> list[tuple[str, str, str]]:
 
 
 def staging_sql(kind: Kind, raw: RawFile, carry: tuple[str, ...] = ()) -> str:
-    """SELECT over `raw` giving line, raw_text, the typed columns, _reason, _detail and, for
-    bad rows, `_record`: the source values as a JSON object (what a replay re-reads).
-    Internal names start with '_' so they never meet a contract column (ratings have `reason`)."""
-    parsed, conds = [], []
+    """SELECT over `raw` giving line, the typed columns, _reason and _detail (NULL for good rows).
+    Internal names start with '_' so they never meet a contract column (ratings have `reason`).
+    The row's text is not carried: the quarantine takes it from `raw` for the few bad rows."""
+    cleaned, parsed, conds = [], [], []
     for col in kind.columns:
-        src = raw.columns.get(col.name, "NULL")
-        src_type = raw.types.get(col.name, "VARCHAR")
-        parsed.append(f"{parse_expr(col, src, src_type, raw.absent.get(col.name))} AS {col.name}")
-        parsed.append(f"{src} AS _raw_{col.name}")
-    for col in kind.columns:
-        conds.extend(problems(col, f"_raw_{col.name}", col.name))
+        expr, ctype = clean_expr(col, raw.columns.get(col.name, "NULL"), raw.types.get(col.name, "VARCHAR"))
+        cleaned.append(f"{expr} AS _c_{col.name}")
+        absent = raw.absent.get(col.name)
+        if absent:
+            cleaned.append(f"{absent} AS _a_{col.name}")
+        parsed.append(f"{parse_expr(col, f'_c_{col.name}' if expr != 'NULL' else 'NULL', ctype, f'_a_{col.name}' if absent else None)} AS {col.name}")
+        conds.extend(problems(col, f"_c_{col.name}", col.name))
     for cond, reason, detail in kind.checks:
         conds.append((cond, reason, detail))
+    # References to other tables: one hash join each, checked last (a replay can mend them).
+    joins, found = [], []
+    for i, ref in enumerate(r for r in kind.refs if r.table != kind.table):
+        joins.append(f"LEFT JOIN {ref.table} _r{i} ON _r{i}.{ref.key} = p.{ref.column}")
+        found.append(f"_r{i}.{ref.key} AS _k{i}")
+        conds.append((f"{ref.column} IS NOT NULL AND _k{i} IS NULL", ref.reason,
+                      f"{s(ref.column + ' ')} || {ref.column} || "
+                      f"{s(' is not a known ' + ref.table[:-1].replace('_', ' ') + '; load it, then run `python -m etl replay`')}"))
     reason = "CASE " + " ".join(f"WHEN {c} THEN {s(r)}" for c, r, _ in conds) + " END"
     detail = "CASE " + " ".join(f"WHEN {c} THEN {d}" for c, _, d in conds) + " END"
     cols = ", ".join(c.name for c in kind.columns)
-    record = "to_json(struct_pack(" + ", ".join(
-        f"{c.name} := CAST(_raw_{c.name} AS VARCHAR)" for c in kind.columns) + "))"
     passed = "".join(f", {c}" for c in carry)
-    return (f"SELECT line, raw_text{passed}, {cols}, _reason, _detail, "
-            f"CASE WHEN _reason IS NOT NULL THEN {record} END AS _record FROM ("
-            f"SELECT *, {reason} AS _reason, {detail} AS _detail FROM ("
-            f"SELECT line, {raw.raw_text} AS raw_text{passed}, {', '.join(parsed)} FROM raw))")
+    return (f"SELECT line{passed}, {cols}, _reason, "
+            f"CASE WHEN _reason IS NOT NULL THEN {detail} END AS _detail FROM ("
+            f"SELECT *, {reason} AS _reason FROM ("
+            f"SELECT p.*{''.join(', ' + f for f in found)} FROM ("
+            f"SELECT *, {', '.join(parsed)} FROM ("
+            f"SELECT line{passed}, {', '.join(cleaned)} FROM raw)) p {' '.join(joins)}))")
+
+
+def source_record_sql(kind: Kind, raw: RawFile) -> str:
+    """The row's source values as a JSON object of text: what a replay parses again."""
+    return "to_json(struct_pack(" + ", ".join(
+        f"{c.name} := CAST({raw.columns.get(c.name, 'NULL')} AS VARCHAR)" for c in kind.columns) + "))"

@@ -174,14 +174,8 @@ WARD_KT_NAME = "Phòng Kinh tế, Hạ tầng và Đô thị"
 SCHOOL_LEVELS = (("MN", "Trường Mầm non"), ("TH", "Trường Tiểu học"), ("THCS", "Trường THCS"))
 
 # --- Positions ----------------------------------------------------------------------
-# Deputy title and staff titles (with weights) per unit kind; heads come from the unit.
-DEPUTY = {
-    "thanh_pho": "Phó Chủ tịch UBND Thành phố", "so_nganh": "Phó Giám đốc Sở",
-    "phuong": "Phó Chủ tịch UBND phường", "xa": "Phó Chủ tịch UBND xã",
-    "phong_ban": "Phó Trưởng phòng", "mot_cua": "Phó Giám đốc Trung tâm",
-    "don_vi_su_nghiep": "Phó Giám đốc", "truong_hoc": "Phó Hiệu trưởng",
-    "benh_vien": "Phó Giám đốc", "tram_y_te": "Phó Trạm trưởng",
-}
+# Staff titles (with weights) per unit kind; heads come from the unit, deputies are
+# "Phó " + the head's title.
 STAFF = {
     "thanh_pho": (("Chuyên viên", 1),),
     "so_nganh": (("Chuyên viên", 1),),
