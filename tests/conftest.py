@@ -1,0 +1,298 @@
+"""Shared fixtures: a demo database built once, the real server on a loopback port, real Chromium,
+and an in-process app for what a browser cannot control (client addresses, forged payloads).
+
+Others may append fixtures below; keep each fixture's cost visible in its docstring.
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pytest
+import requests
+
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = REPO / "test-artifacts"
+DEMO_UNTIL = "2026-10"  # fixed, so the data (not the date) decides what the tests see
+SECRET = "test-secret-0123456789abcdef0123456789abcdef"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-gpu"]
+
+
+@dataclass
+class Login:
+    username: str
+    password: str
+    role: str
+    unit: str | None = None
+    official: str | None = None
+
+
+@dataclass
+class Demo:
+    """The demo database and who is in it."""
+    path: Path
+    root: str
+    dept: str              # a department under the root, led by `leader`
+    other_dept: str        # another department, outside `leader`'s scope
+    official: str          # an official inside `dept`
+    other_official: str    # an official inside `other_dept`
+    period: str            # a complete month with data
+    logins: dict[str, Login] = field(default_factory=dict)
+    copies: dict[str, Path] = field(default_factory=dict)  # snapshots taken before the server opened the file
+
+
+def run_dashboard(*args, stdin: str | None = None, env: dict | None = None, timeout: float = 120):
+    """`python -m dashboard …` as a user would run it; `env` values of None unset a variable."""
+    full = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "dashboard", *map(str, args)], cwd=REPO, input=stdin,
+                          capture_output=True, text=True, timeout=timeout,
+                          env={k: v for k, v in full.items() if v is not None})
+
+
+def _pick(path: Path) -> dict:
+    conn = duckdb.connect(str(path), read_only=True)
+    try:
+        root = conn.execute("SELECT unit_id FROM units WHERE parent_id IS NULL ORDER BY unit_id").fetchone()[0]
+        depts = [r[0] for r in conn.execute(
+            "SELECT u.unit_id FROM units u WHERE u.parent_id = ? AND EXISTS (SELECT 1 FROM unit_closure c "
+            "JOIN officials o ON o.unit_id = c.descendant WHERE c.ancestor = u.unit_id AND o.active) "
+            "ORDER BY u.unit_id", [root]).fetchall()]
+
+        def someone(unit):
+            return conn.execute(
+                "SELECT o.official_id FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id "
+                "JOIN official_month m ON m.official_id = o.official_id WHERE c.ancestor = ? AND o.active "
+                "GROUP BY o.official_id ORDER BY sum(m.tasks_due) DESC, o.official_id LIMIT 1", [unit]).fetchone()[0]
+
+        period = conn.execute("SELECT max(period) FROM scope_month WHERE unit_id = ? AND tasks_due > 0 AND period <= ?",
+                              [root, DEMO_UNTIL]).fetchone()[0]
+        return dict(root=root, dept=depts[0], other_dept=depts[1], official=someone(depts[0]),
+                    other_official=someone(depts[1]), period=period)
+    finally:
+        conn.close()
+
+
+@pytest.fixture(scope="session")
+def demo(tmp_path_factory) -> Demo:
+    """The tiny demo data set (seeded) in a fresh database, with one login per role (~10 s)."""
+    from etl.demo import build_demo
+
+    base = tmp_path_factory.mktemp("demo")
+    path = base / "thuocdo.duckdb"
+    build_demo(path, scale="tiny", out_dir=base / "files", seed=42, until=DEMO_UNTIL, progress=None)
+    d = Demo(path=path, **_pick(path))
+    d.logins = {
+        "admin": Login("admin", "admin-Pass-0001", "admin"),
+        "city": Login("lanhdao.tp", "city-Pass-0002", "leader", unit=d.root),
+        "leader": Login("lanhdao.so", "dept-Pass-0003", "leader", unit=d.dept),
+        "analyst": Login("phantich", "analyst-Pass-0004", "analyst"),
+        "official": Login("canbo", "official-Pass-0005", "official", official=d.official),
+        "victim": Login("bi.khoa", "victim-Pass-0006", "leader", unit=d.dept),  # disabled mid-test
+    }
+    for login in d.logins.values():
+        args = ["users", "add", login.username, "--role", login.role, "--password-stdin", "--db", path]
+        if login.unit:
+            args += ["--unit", login.unit]
+        if login.official:
+            args += ["--official", login.official]
+        proc = run_dashboard(*args, stdin=login.password + "\n")
+        assert proc.returncode == 0, proc.stderr
+    for name in ("inproc", "cli", "kpis"):
+        d.copies[name] = base / f"{name}.duckdb"
+        shutil.copy(path, d.copies[name])
+    return d
+
+
+def kpis_cli(db: Path, *args) -> dict:
+    """`python -m dashboard kpis … --format json`, parsed."""
+    proc = run_dashboard("kpis", "--db", db, *args, "--format", "json")
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    base_url: str
+    db: Path
+    log_path: Path
+    proc: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(encoding="utf-8", errors="replace")
+
+
+def start_server(db: Path, log_path: Path, *extra, env: dict | None = None) -> Server:
+    """`python -m dashboard serve` on a free loopback port; returns once /login answers."""
+    port = free_port()
+    log = open(log_path, "w", encoding="utf-8")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "dashboard", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port), *extra],
+        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
+        env={**os.environ, "THUOCDO_SECRET_KEY": SECRET, "THUOCDO_POLL_SECONDS": "1", **(env or {})})
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()}")
+        try:
+            if requests.get(base + "/login", timeout=2).status_code == 200:
+                return Server(base, db, log_path, proc)
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+
+
+def stop_server(server: Server) -> None:
+    server.proc.terminate()
+    try:
+        server.proc.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait()
+
+
+@pytest.fixture(scope="session")
+def server(demo, tmp_path_factory) -> Server:
+    """The real server (waitress, one process) on the demo database, for the whole session."""
+    srv = start_server(demo.path, tmp_path_factory.mktemp("server") / "server.log")
+    yield srv
+    stop_server(srv)
+
+
+# --- HTTP as a signed-in user ---------------------------------------------------------------
+
+_CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+def csrf_from(html: str) -> str:
+    return _CSRF_FIELD.search(html).group(1)
+
+
+def http_login(base_url: str, login: Login) -> requests.Session:
+    """A requests session signed in through the real login form."""
+    s = requests.Session()
+    token = csrf_from(s.get(base_url + "/login").text)
+    r = s.post(base_url + "/login", data={"csrf_token": token, "username": login.username,
+                                          "password": login.password, "next": "/"}, allow_redirects=False)
+    assert r.status_code == 302, (r.status_code, r.text[:300])
+    return s
+
+
+def callback_payload(output: str, inputs: list[tuple[str, str, object]], state=()) -> dict:
+    """A `/_dash-update-component` body as Dash's renderer sends it."""
+    outs = [o.split(".") for o in output.split("...") if o]
+    return {
+        "output": output,
+        "outputs": [{"id": i, "property": p} for i, p in outs] if len(outs) > 1 else {"id": outs[0][0], "property": outs[0][1]},
+        "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
+        "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"] if inputs else [],
+        "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
+    }
+
+
+def post_callback(session: requests.Session, base_url: str, payload: dict) -> requests.Response:
+    return session.post(base_url + "/_dash-update-component", json=payload,
+                        headers={"X-CSRFToken": session.cookies.get("_csrf_token", "")})
+
+
+# --- the browser ----------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's Chromium through Playwright (never `playwright install`)."""
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def browser_login(browser, base_url: str, login: Login, viewport=(1600, 1000)):
+    """A new browser context signed in as `login`; returns (context, page)."""
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    page = context.new_page()
+    page.goto(base_url + "/login")
+    page.fill("#username", login.username)
+    page.fill("#password", login.password)
+    page.click("#login-button")
+    page.wait_for_url(re.compile(r".*/(\?.*)?$"))
+    return context, page
+
+
+def settled(page, timeout: float = 20_000) -> None:
+    """Wait until Dash has no callback in flight and no panel is loading."""
+    page.wait_for_load_state("networkidle", timeout=timeout)
+    page.wait_for_function(
+        "() => !document.querySelector('[data-dash-is-loading=\"true\"]') && "
+        "!document.querySelector('._dash-loading') && document.querySelector('#_pages_content > *')",
+        timeout=timeout)
+
+
+def screenshot(page, name: str) -> Path:
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+# --- in-process (Flask test client) ---------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def app(demo, tmp_path_factory):
+    """create_app on a copy of the demo database (the server owns the original file).
+    One Dash app per process: Dash keeps pages and callbacks globally."""
+    os.environ["THUOCDO_SECRET_KEY"] = SECRET
+    from dashboard.app import create_app
+    return create_app({"DB_PATH": str(demo.copies["inproc"]), "LOGIN_MAX_FAILURES": 3})
+
+
+@pytest.fixture
+def client(app):
+    app.server.extensions["thuocdo_throttle"]._fails.clear()
+    return app.server.test_client()
+
+
+class Auth:
+    """Sign a Flask test client in and out through the real form."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf(self) -> str:
+        return csrf_from(self.client.get("/login").get_data(as_text=True))
+
+    def login(self, login: Login, **environ):
+        token = self.csrf()
+        return self.client.post("/login", data={"csrf_token": token, "username": login.username,
+                                                "password": login.password, "next": "/"},
+                                environ_base=environ)
+
+    def callback(self, payload: dict):
+        token = self.client.get_cookie("_csrf_token")
+        return self.client.post("/_dash-update-component", json=payload,
+                                headers={"X-CSRFToken": token.value if token else ""})
+
+
+@pytest.fixture
+def auth(client) -> Auth:
+    return Auth(client)

@@ -1,0 +1,162 @@
+"""Real Chromium against the real server: the journeys leaders take, and what they must not see.
+
+Numbers on screen are checked against `python -m dashboard kpis` on a snapshot of the same data
+(the running server owns the database file). Screenshots go to test-artifacts/.
+"""
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import browser_login, kpis_cli, run_dashboard, screenshot, settled
+from dashboard import formats
+
+SHOW = {"on_time_rate": formats.rate, "completion_rate": formats.rate, "satisfaction_rate": formats.rate,
+        "task_score": formats.score}
+
+
+def shown_period(page) -> str:
+    return page.get_attribute(".page-header", "data-period")
+
+
+def check_tiles(page, expected: dict) -> int:
+    """Every tile on the page shows the kpis CLI's value, exactly and in Vietnamese format."""
+    tiles = page.eval_on_selector_all(
+        ".kpi-tile", "els => els.map(e => [e.id, e.dataset.value, e.querySelector('.kpi-value').textContent])")
+    assert len(tiles) >= 7
+    for tile_id, raw, text in tiles:
+        key = tile_id.removeprefix("tile-")
+        want = expected[key]
+        if key in ("violations", "warnings"):
+            want = len(want)
+        if want is None:
+            assert raw == "" and text == "–", (key, raw, text)
+            continue
+        assert float(raw) == pytest.approx(want, abs=1e-9), key
+        assert text == SHOW.get(key, formats.number)(want, "vi"), (key, text)
+    return len(tiles)
+
+
+def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["city"])
+    try:
+        settled(page)
+        period = shown_period(page)
+        assert re.fullmatch(r"\d{4}-\d{2}", period)
+        check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
+        screenshot(page, "overview")
+
+        link = page.locator("#children-table a").first
+        child = link.get_attribute("href").split("/unit/")[1].split("?")[0]
+        link.click()
+        page.wait_for_url(re.compile(rf".*/unit/{re.escape(child)}\?period={period}$"))
+        settled(page)
+        check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", child, "--period", period))
+        assert page.locator("#ranking-table").count() == 1 and page.locator("#uv-rules").count() == 1
+        screenshot(page, "unit")
+
+        person = page.locator("#ranking-table a").first
+        official = person.get_attribute("href").split("/official/")[1].split("?")[0]
+        person.click()
+        page.wait_for_url(re.compile(rf".*/official/{re.escape(official)}\?period={period}$"))
+        settled(page)
+        check_tiles(page, kpis_cli(demo.copies["kpis"], "--official", official, "--period", period))
+        assert page.locator("#tasks-table, #ov-tasks .empty-note").count() >= 1
+        assert page.locator("#ov-history .timeline-step, #ov-history .empty-note").count() >= 1
+        screenshot(page, "official")
+
+        page.locator("#breadcrumbs a").first.click()
+        page.wait_for_url(re.compile(rf".*/unit/{re.escape(demo.root)}\?period={period}$"))
+        settled(page)
+        check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
+    finally:
+        context.close()
+
+
+def test_changing_the_period_updates_every_panel(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["leader"])
+    try:
+        page.goto(f"{server.base_url}/unit/{demo.dept}")
+        settled(page)
+        before_period = shown_period(page)
+        panels = ["#uv-tiles", "#uv-children", "#uv-tree", "#uv-trend-rates", "#uv-trend-score", "#uv-ratings",
+                  "#uv-ranking", "#uv-rules"]
+        before = {p: page.inner_html(p) for p in panels}
+        options = page.locator("#period-picker")
+        options.click()
+        target = formats.period(_previous(before_period))
+        page.locator("[role=option]", has_text=target).first.click()
+        page.wait_for_url(re.compile(rf".*/unit/{re.escape(demo.dept)}\?period={_previous(before_period)}$"))
+        settled(page)
+        assert shown_period(page) == _previous(before_period)
+        check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.dept, "--period", _previous(before_period)))
+        after = {p: page.inner_html(p) for p in panels}
+        unchanged = [p for p in panels if before[p] == after[p]]
+        assert not unchanged, f"panels that kept the old period: {unchanged}"
+        screenshot(page, "unit-previous-period")
+    finally:
+        context.close()
+
+
+def _previous(period: str) -> str:
+    year, month = int(period[:4]), int(period[5:])
+    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
+
+
+def test_a_leader_cannot_open_another_units_pages(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["leader"])
+    try:
+        for path in (f"/unit/{demo.other_dept}", f"/official/{demo.other_official}", f"/unit/{demo.root}",
+                     "/unit/NO.SUCH.UNIT"):
+            page.goto(server.base_url + path)
+            settled(page)
+            assert page.locator("#not-found").count() == 1, path
+            assert page.locator(".kpi-tile").count() == 0, path
+        screenshot(page, "not-found")
+        page.goto(f"{server.base_url}/unit/{demo.dept}")
+        settled(page)
+        assert page.locator(".kpi-tile").count() >= 7
+    finally:
+        context.close()
+    assert f"denied unit='{demo.other_dept}'" in server.log()
+
+
+def test_users_disable_ends_a_live_session(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["victim"])
+    try:
+        settled(page)
+        assert page.locator(".kpi-tile").count() >= 7
+        proc = run_dashboard("users", "disable", demo.logins["victim"].username, "--db", server.db)
+        assert proc.returncode == 0, proc.stderr
+        assert "ended 1 session" in proc.stdout
+        # The open page polls the data version every second; the 401 sends it to the login page.
+        page.wait_for_url(re.compile(r".*/login\?next=.*"), timeout=15_000)
+        page.fill("#username", demo.logins["victim"].username)
+        page.fill("#password", demo.logins["victim"].password)
+        page.click("#login-button")
+        assert page.locator("#login-message").inner_text() == "Tên đăng nhập hoặc mật khẩu không đúng."
+    finally:
+        context.close()
+
+
+def test_language_switch_and_sign_out(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["analyst"])
+    try:
+        settled(page)
+        assert page.locator("nav").first.inner_text().find("Tổng quan") >= 0
+        page.click("#lang-switch")
+        settled(page)
+        assert "Overview" in page.locator("nav").first.inner_text()
+        assert page.locator("#tile-on_time_rate .kpi-label").inner_text() == "On-time rate"
+        screenshot(page, "overview-english")
+        page.click("#lang-switch")
+        settled(page)
+        assert page.locator("#tile-on_time_rate .kpi-label").inner_text() == "Tỷ lệ đúng hạn"
+        page.click("#logout-button")
+        page.wait_for_url(re.compile(r".*/login$"))
+        page.goto(server.base_url + "/")
+        assert "/login" in page.url
+        screenshot(page, "login")
+    finally:
+        context.close()
