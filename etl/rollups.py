@@ -7,6 +7,9 @@ computes everything from the facts, and tests hold the incremental path equal to
 """
 from __future__ import annotations
 
+# QĐ 3814-QĐ/TU: at most 30 % of a unit's rated officials may be HTXS in a month.
+EXCELLENT_CAP = 0.30
+
 SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
 
 BAND_SQL = ("CASE WHEN {s} >= 90 THEN 'HTXS' WHEN {s} >= 70 THEN 'HTT' "
@@ -28,25 +31,102 @@ _RATING_SUMS = """
 
 def apply_changes(conn, kind: str) -> None:
     """Bring the rollups up to date with the batch in changed_new / changed_old."""
+    periods: list[str] | None = []   # months whose evaluation counts and rules to redo; None = all
     if kind == "tasks":
-        _tasks_delta(conn)
+        periods = _tasks_delta(conn)
     elif kind == "ratings":
         _ratings_delta(conn)
     elif kind == "evaluations":
         _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
                                 "SELECT DISTINCT official_id, period FROM changed_new")
+        periods = _periods(conn, "SELECT DISTINCT period FROM changed_new")
     elif kind == "unit_evaluations":
         _recompute_eval_current(conn, "unit_evaluations", "unit_id", "unit_eval_current",
                                 "SELECT DISTINCT unit_id, period FROM changed_new")
+        periods = _periods(conn, "SELECT DISTINCT period FROM changed_new")
     elif kind == "officials":
         # An official who moved takes their sums to the new unit.
         conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS "
                      "SELECT unit_id FROM changed_new UNION SELECT unit_id FROM changed_old")
         _recompute_units(conn)
+        _rebuild_people(conn)
+        periods = None
     elif kind == "units":
         rebuild_closure(conn)
         _rebuild_scopes(conn)
+        _rebuild_people(conn)
+        periods = None
+    if periods is None or periods:
+        _rebuild_evaluation_scopes(conn, periods)
+        _rebuild_rules(conn, periods)
     conn.execute("DROP TABLE IF EXISTS affected_units")
+
+
+def _periods(conn, sql: str) -> list[str]:
+    return [r[0] for r in conn.execute(sql).fetchall()]
+
+
+def _rebuild_people(conn) -> None:
+    conn.execute("DELETE FROM scope_people")
+    conn.execute("INSERT INTO scope_people SELECT c.ancestor, count(*) FILTER (WHERE o.active) "
+                 "FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id GROUP BY ALL")
+
+
+def _period_filter(periods: list[str] | None, column: str = "period") -> tuple[str, list]:
+    if periods is None:
+        return "", []
+    return f" WHERE list_contains(?, {column})", [periods]
+
+
+def _rebuild_evaluation_scopes(conn, periods: list[str] | None) -> None:
+    """scope_eval_month for the given months (None = all) from eval_current."""
+    where, params = _period_filter(periods)
+    conn.execute("DELETE FROM scope_eval_month" + where, params)
+    where, params = _period_filter(periods, "e.period")
+    conn.execute(
+        "INSERT INTO scope_eval_month SELECT c.ancestor, e.period, "
+        "count(*) FILTER (WHERE e.rating = 'HTXS'), count(*) FILTER (WHERE e.rating = 'HTT'), "
+        "count(*) FILTER (WHERE e.rating = 'HT'), count(*) FILTER (WHERE e.rating = 'KHT'), "
+        "count(*) FILTER (WHERE o.active) "
+        "FROM eval_current e JOIN officials o USING (official_id) "
+        "JOIN unit_closure c ON c.descendant = o.unit_id" + where + " GROUP BY ALL", params)
+
+
+_RANK = "CASE {r} WHEN 'HTXS' THEN 4 WHEN 'HTT' THEN 3 WHEN 'HT' THEN 2 WHEN 'KHT' THEN 1 END"
+
+# The rules of metrics.md for every official and unit, for the months in $periods.
+RULES_SQL = f"""
+WITH results AS (
+    SELECT e.period, o.official_id, o.unit_id, o.is_head, e.rating, e.band, e.has_self_before,
+           e.latest_self_rating, m.tasks_due, m.tasks_on_time
+    FROM eval_current e JOIN officials o USING (official_id)
+    LEFT JOIN official_month m ON m.official_id = e.official_id AND m.period = e.period
+    WHERE {{where}}
+)
+SELECT 'head_above_collective' AS rule, r.unit_id, r.official_id, r.period
+FROM results r JOIN unit_eval_current u ON u.unit_id = r.unit_id AND u.period = r.period
+WHERE r.is_head AND {_RANK.format(r='r.rating')} > {_RANK.format(r='u.rating')}
+UNION ALL
+SELECT 'excellent_quota', unit_id, NULL, period FROM results GROUP BY unit_id, period
+HAVING count(*) FILTER (WHERE rating = 'HTXS') > {EXCELLENT_CAP} * count(*)
+UNION ALL
+SELECT 'rating_outside_band', unit_id, official_id, period FROM results WHERE rating <> band
+UNION ALL
+SELECT 'final_without_self', unit_id, official_id, period FROM results WHERE NOT has_self_before
+UNION ALL
+SELECT 'rating_not_supported', unit_id, official_id, period FROM results
+WHERE rating IN ('HTXS', 'HTT') AND tasks_due > 0 AND tasks_on_time / tasks_due < 0.5
+UNION ALL
+SELECT 'self_inflation', unit_id, official_id, period FROM results
+WHERE {_RANK.format(r='latest_self_rating')} - {_RANK.format(r='rating')} >= 2
+"""
+
+
+def _rebuild_rules(conn, periods: list[str] | None) -> None:
+    where, params = _period_filter(periods)
+    conn.execute("DELETE FROM rule_hits" + where, params)
+    conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
+        where="TRUE" if periods is None else "list_contains(?, e.period)"), params)
 
 
 def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], delta: str) -> None:
@@ -82,6 +162,7 @@ def _tasks_delta(conn) -> None:
         GROUP BY ALL HAVING sum(sign) <> 0""")
     conn.execute("DELETE FROM month_delta WHERE tasks_due = 0 AND tasks_done = 0 AND tasks_on_time = 0 "
                  "AND points4 = 0")
+    periods = _periods(conn, "SELECT DISTINCT period FROM month_delta")
     _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
     _add_delta(conn, "official_open_due", ("official_id", "due_at"), ("n",), "open_delta")
     conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id FROM "
@@ -89,6 +170,7 @@ def _tasks_delta(conn) -> None:
                  "JOIN officials o USING (official_id)")
     conn.execute("DROP TABLE month_delta; DROP TABLE open_delta")
     _recompute_units(conn)
+    return periods  # on-time rates changed: rating_not_supported may too
 
 
 def _ratings_delta(conn) -> None:
@@ -190,7 +272,8 @@ def current_results_sql(events: str, owner: str, target: str, only: str | None =
 
 
 ROLLUP_TABLES = ("official_month", "official_open_due", "unit_month", "scope_month", "unit_open_due",
-                 "scope_open_due", "eval_current", "unit_eval_current", "unit_closure")
+                 "scope_open_due", "eval_current", "unit_eval_current", "unit_closure", "scope_people",
+                 "scope_eval_month", "rule_hits")
 
 
 def rebuild_all(conn) -> None:
@@ -216,3 +299,6 @@ def rebuild_all(conn) -> None:
     conn.execute(f"INSERT INTO eval_current {current_results_sql('evaluations', 'official_id', 'eval_current')}")
     conn.execute(f"INSERT INTO unit_eval_current "
                  f"{current_results_sql('unit_evaluations', 'unit_id', 'unit_eval_current')}")
+    _rebuild_people(conn)
+    _rebuild_evaluation_scopes(conn, None)
+    _rebuild_rules(conn, None)

@@ -224,3 +224,30 @@ CREATE TABLE unit_eval_current (
     rating   VARCHAR NOT NULL,
     acted_at TIMESTAMP NOT NULL
 );
+
+-- Active officials per subtree (current units and flags).
+CREATE TABLE scope_people (
+    unit_id         VARCHAR NOT NULL,
+    officials_total BIGINT NOT NULL
+);
+
+-- Current results per subtree and month: rating counts over all officials in scope, and
+-- how many of the active ones are rated (pending = officials_total - rated_active).
+CREATE TABLE scope_eval_month (
+    unit_id      VARCHAR NOT NULL,
+    period       VARCHAR NOT NULL,
+    htxs         BIGINT NOT NULL,
+    htt          BIGINT NOT NULL,
+    ht           BIGINT NOT NULL,
+    kht          BIGINT NOT NULL,
+    rated_active BIGINT NOT NULL
+);
+
+-- Every rule of metrics.md that fires, per month; a subtree's items are those whose
+-- unit_id is in it.
+CREATE TABLE rule_hits (
+    rule        VARCHAR NOT NULL,
+    unit_id     VARCHAR NOT NULL,
+    official_id VARCHAR,
+    period      VARCHAR NOT NULL
+);

@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard.metrics.sql import frame
+
 from dashboard.metrics.definitions import RATE_SQL
 from dashboard.metrics.kpis import _as_of
-from dashboard.metrics.rules import rule_items
+from dashboard.metrics.rules import VIOLATION_RULES
 
 _RATES = ", ".join(f"{sql} AS {name}" for name, sql in RATE_SQL.items())
 
@@ -20,43 +22,35 @@ RANKING_SORTS = ("task_score", "on_time_rate", "completion_rate", "tasks_due", "
 
 def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
     """Each direct child of the unit with its subtree's KPIs for the month."""
-    as_of = _as_of(as_of)
-    frame = cur.execute(f"""
+    table = frame(cur, f"""
         WITH kids AS (SELECT unit_id, name, kind FROM units WHERE parent_id = $unit),
-        people AS (
-            SELECT c.ancestor AS unit_id, count(*) FILTER (WHERE o.active) AS officials_total,
-                   count(e.rating) AS rated_officials,
-                   count(*) FILTER (WHERE o.active AND e.rating IS NULL) AS pending_evaluations
-            FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id
-            LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = $period
-            WHERE c.ancestor IN (SELECT unit_id FROM kids) GROUP BY c.ancestor
+        hits AS (
+            SELECT c.ancestor AS unit_id,
+                   count(*) FILTER (WHERE list_contains($violations, h.rule)) AS violations,
+                   count(*) FILTER (WHERE NOT list_contains($violations, h.rule)) AS warnings
+            FROM rule_hits h JOIN unit_closure c ON c.descendant = h.unit_id
+            WHERE h.period = $period AND c.ancestor IN (SELECT unit_id FROM kids) GROUP BY c.ancestor
         ), overdue AS (
             SELECT unit_id, sum(n) AS overdue_open FROM scope_open_due
             WHERE unit_id IN (SELECT unit_id FROM kids) AND due_at < $as_of GROUP BY unit_id
-        ), sums AS (
-            SELECT unit_id, tasks_due, {_RATES} FROM scope_month
-            WHERE unit_id IN (SELECT unit_id FROM kids) AND period = $period
         )
         SELECT k.unit_id, k.name, k.kind, coalesce(p.officials_total, 0) AS officials_total,
-               coalesce(s.tasks_due, 0) AS tasks_due, s.on_time_rate, s.completion_rate, s.task_score,
-               coalesce(d.overdue_open, 0) AS overdue_open, coalesce(s.ratings_count, 0) AS ratings_count,
-               s.satisfaction_rate, coalesce(p.rated_officials, 0) AS rated_officials,
-               coalesce(p.pending_evaluations, 0) AS pending_evaluations
-        FROM kids k LEFT JOIN people p USING (unit_id) LEFT JOIN sums s USING (unit_id)
-        LEFT JOIN overdue d USING (unit_id) ORDER BY k.unit_id""",
-        {"unit": unit_id, "period": period, "as_of": as_of}).df()
-    # Each rule item counts for the child whose subtree holds its unit.
-    items = rule_items(cur, period, unit_id=unit_id)
-    owner = dict(cur.execute(
-        "SELECT c.descendant, c.ancestor FROM unit_closure c JOIN units u ON u.unit_id = c.ancestor "
-        "WHERE u.parent_id = ?", [unit_id]).fetchall())
-    for kind, column in (("violation", "violations"), ("warning", "warnings")):
-        counts = pd.Series([owner.get(i["unit_id"]) for i in items if i["kind"] == kind]).value_counts()
-        frame[column] = frame["unit_id"].map(counts).fillna(0).astype("int64")
-    for col in ("officials_total", "tasks_due", "overdue_open", "ratings_count", "rated_officials",
-                "pending_evaluations"):
-        frame[col] = frame[col].astype("int64")
-    return frame[list(CHILD_COLUMNS)]
+               coalesce(s.tasks_due, 0) AS tasks_due,
+               {', '.join(f"{sql.replace('r_l', 's.r_l').replace('tasks_', 's.tasks_').replace('points4', 's.points4')} AS {name}" for name, sql in RATE_SQL.items() if name in ('on_time_rate', 'completion_rate', 'task_score', 'satisfaction_rate'))},
+               coalesce(d.overdue_open, 0) AS overdue_open,
+               coalesce(s.r_l1 + s.r_l2 + s.r_l3 + s.r_l4, 0) AS ratings_count,
+               coalesce(e.htxs + e.htt + e.ht + e.kht, 0) AS rated_officials,
+               coalesce(p.officials_total, 0) - coalesce(e.rated_active, 0) AS pending_evaluations,
+               coalesce(h.violations, 0) AS violations, coalesce(h.warnings, 0) AS warnings
+        FROM kids k
+        LEFT JOIN scope_people p USING (unit_id)
+        LEFT JOIN scope_month s ON s.unit_id = k.unit_id AND s.period = $period
+        LEFT JOIN scope_eval_month e ON e.unit_id = k.unit_id AND e.period = $period
+        LEFT JOIN overdue d ON d.unit_id = k.unit_id
+        LEFT JOIN hits h ON h.unit_id = k.unit_id
+        ORDER BY k.unit_id""",
+        {"unit": unit_id, "period": period, "as_of": _as_of(as_of), "violations": list(VIOLATION_RULES)})
+    return table[list(CHILD_COLUMNS)]
 
 
 def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score", descending: bool = True,
@@ -65,7 +59,7 @@ def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score
     if sort_by not in RANKING_SORTS:
         raise ValueError(f"cannot sort by {sort_by!r}; choose one of {', '.join(RANKING_SORTS)}")
     order = f"{sort_by} {'DESC' if descending else 'ASC'} NULLS LAST, official_id"
-    return cur.execute(f"""
+    return frame(cur, f"""
         SELECT o.official_id, o.full_name, o.position, o.unit_id, u.name AS unit_name, o.is_head, o.active,
                coalesce(m.tasks_due, 0) AS tasks_due, coalesce(m.tasks_done, 0) AS tasks_done,
                coalesce(m.tasks_on_time, 0) AS tasks_on_time,
@@ -81,4 +75,4 @@ def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score
         LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = ?
         LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = ?
         ORDER BY {order}""" + (" LIMIT ?" if limit else ""),
-        [unit_id, period, period] + ([int(limit)] if limit else [])).df()
+        [unit_id, period, period] + ([int(limit)] if limit else []))

@@ -19,56 +19,49 @@ def _as_of(as_of) -> dt.date:
     return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
 
 
-def _sums(cur, table: str, key: str, value: str, period: str) -> dict:
-    row = cur.execute(f"SELECT {_SUMS} FROM {table} WHERE {key} = ? AND period = ?", [value, period]).fetchone()
-    return dict(zip(_SUMS.split(", "), row)) if row else {}
-
-
-def _evaluation_block(rows, active_total: int) -> dict:
-    """rating_counts, rated_officials and pending_evaluations from (rating, active) rows."""
-    counts = {r: 0 for r in RATINGS}
-    rated = rated_active = 0
-    for rating, active in rows:
-        if rating is not None:
-            counts[rating] += 1
-            rated += 1
-            rated_active += bool(active)
-    return {"rating_counts": counts, "rated_officials": rated,
-            "pending_evaluations": active_total - rated_active}
-
-
 def unit_kpis(cur, unit_id: str, period: str, as_of=None) -> dict:
     """Every KPI and rule of metrics.md for the unit and all its descendants."""
-    if cur.execute("SELECT 1 FROM units WHERE unit_id = ?", [unit_id]).fetchone() is None:
-        raise NotFound(f"unknown unit {unit_id}")
     as_of = _as_of(as_of)
-    people = cur.execute(
-        "SELECT e.rating, o.active FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id "
-        "LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = ? WHERE c.ancestor = ?",
-        [period, unit_id]).fetchall()
-    active_total = sum(1 for _, active in people if active)
-    overdue = cur.execute("SELECT coalesce(sum(n), 0) FROM scope_open_due WHERE unit_id = ? AND due_at < ?",
-                          [unit_id, as_of]).fetchone()[0]
+    row = cur.execute(f"""
+        SELECT (SELECT count(*) FROM units WHERE unit_id = $u),
+               (SELECT officials_total FROM scope_people WHERE unit_id = $u),
+               (SELECT coalesce(sum(n), 0) FROM scope_open_due WHERE unit_id = $u AND due_at < $as_of),
+               (SELECT {{'htxs': htxs, 'htt': htt, 'ht': ht, 'kht': kht, 'rated_active': rated_active}}
+                FROM scope_eval_month WHERE unit_id = $u AND period = $p),
+               (SELECT {{{', '.join(f"'{c}': {c}" for c in _SUMS.split(', '))}}}
+                FROM scope_month WHERE unit_id = $u AND period = $p)""",
+        {"u": unit_id, "p": period, "as_of": as_of}).fetchone()
+    exists, active_total, overdue, evals, sums = row
+    if not exists:
+        raise NotFound(f"unknown unit {unit_id}")
+    active_total = int(active_total or 0)
+    evals = evals or {}
+    counts = {r: int(evals.get(r.lower()) or 0) for r in RATINGS}
+    evaluation = {"rating_counts": counts, "rated_officials": sum(counts.values()),
+                  "pending_evaluations": active_total - int(evals.get("rated_active") or 0)}
     violations, warnings = split_rules(rule_items(cur, period, unit_id=unit_id))
-    return _assemble({"unit_id": unit_id}, period, as_of, active_total,
-                     _sums(cur, "scope_month", "unit_id", unit_id, period), int(overdue),
-                     _evaluation_block(people, active_total), violations, warnings)
+    return _assemble({"unit_id": unit_id}, period, as_of, active_total, sums or {}, int(overdue),
+                     evaluation, violations, warnings)
 
 
 def official_kpis(cur, official_id: str, period: str, as_of=None) -> dict:
     """The same object for one official (officials_total = 1)."""
-    row = cur.execute("SELECT active FROM officials WHERE official_id = ?", [official_id]).fetchone()
+    as_of = _as_of(as_of)
+    row = cur.execute(f"""
+        SELECT o.active,
+               (SELECT rating FROM eval_current WHERE official_id = $o AND period = $p),
+               (SELECT coalesce(sum(n), 0) FROM official_open_due WHERE official_id = $o AND due_at < $as_of),
+               (SELECT {{{', '.join(f"'{c}': {c}" for c in _SUMS.split(', '))}}}
+                FROM official_month WHERE official_id = $o AND period = $p)
+        FROM officials o WHERE o.official_id = $o""", {"o": official_id, "p": period, "as_of": as_of}).fetchone()
     if row is None:
         raise NotFound(f"unknown official {official_id}")
-    as_of = _as_of(as_of)
-    result = cur.execute("SELECT rating FROM eval_current WHERE official_id = ? AND period = ?",
-                         [official_id, period]).fetchone()
-    overdue = cur.execute("SELECT coalesce(sum(n), 0) FROM official_open_due WHERE official_id = ? AND due_at < ?",
-                          [official_id, as_of]).fetchone()[0]
+    active, rating, overdue, sums = row
+    counts = {r: int(r == rating) for r in RATINGS}
+    evaluation = {"rating_counts": counts, "rated_officials": int(rating is not None),
+                  "pending_evaluations": int(bool(active) and rating is None)}
     violations, warnings = split_rules(rule_items(cur, period, official_id=official_id))
-    evaluation = _evaluation_block([(result[0] if result else None, row[0])], 1 if row[0] else 0)
-    return _assemble({"official_id": official_id}, period, as_of, 1,
-                     _sums(cur, "official_month", "official_id", official_id, period), int(overdue),
+    return _assemble({"official_id": official_id}, period, as_of, 1, sums or {}, int(overdue),
                      evaluation, violations, warnings)
 
 

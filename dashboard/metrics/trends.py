@@ -3,45 +3,35 @@ from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.metrics.definitions import RATE_SQL, RATINGS, period_range
+from dashboard.metrics.sql import frame
 
-_SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
-_RATES = ", ".join(f"{sql} AS {name}" for name, sql in RATE_SQL.items())
+from dashboard.metrics.definitions import RATE_SQL, period_range
 
-
-def _series(cur, sums_sql: str, evals_sql: str, params: list, periods: list[str]) -> pd.DataFrame:
-    frame = pd.DataFrame({"period": periods})
-    sums = cur.execute(
-        f"WITH s AS ({sums_sql}) SELECT period, tasks_due, tasks_done, tasks_on_time, points4, {_RATES} "
-        f"FROM s", params + [periods]).df()
-    evals = cur.execute(evals_sql, params + [periods]).df()
-    frame = frame.merge(sums, on="period", how="left").merge(evals, on="period", how="left")
-    for col in ("tasks_due", "tasks_done", "tasks_on_time", "points4", "ratings_count", "dissatisfied_count",
-                "rated_officials", *RATINGS):
-        if col in frame:
-            frame[col] = frame[col].fillna(0).astype("int64")
-    return frame.drop(columns=["points4"])
+_RATES = ", ".join(f"{sql.replace('r_l', 's.r_l').replace('tasks_', 's.tasks_').replace('points4', 's.points4')} "
+                   f"AS {name}" for name, sql in RATE_SQL.items())
+_COUNTS = ", ".join(f"coalesce(s.{c}, 0) AS {c}" for c in ("tasks_due", "tasks_done", "tasks_on_time"))
 
 
 def unit_trend(cur, unit_id: str, end_period: str, months: int = 13) -> pd.DataFrame:
     """One row per month (oldest first): task and satisfaction KPIs, and the rating counts."""
-    periods = period_range(end_period, months)
-    rating_cols = ", ".join(f"count(*) FILTER (WHERE e.rating = '{r}') AS {r}" for r in RATINGS)
-    return _series(
-        cur,
-        "SELECT * FROM scope_month WHERE unit_id = ? AND list_contains(?, period)",
-        f"SELECT e.period, count(*) AS rated_officials, {rating_cols} FROM eval_current e "
-        "JOIN officials o USING (official_id) JOIN unit_closure c ON c.descendant = o.unit_id "
-        "WHERE c.ancestor = ? AND list_contains(?, e.period) GROUP BY e.period",
-        [unit_id], periods)
+    return frame(cur, f"""
+        SELECT m.period, {_COUNTS}, {_RATES},
+               coalesce(e.htxs + e.htt + e.ht + e.kht, 0) AS rated_officials,
+               coalesce(e.htxs, 0) AS HTXS, coalesce(e.htt, 0) AS HTT, coalesce(e.ht, 0) AS HT,
+               coalesce(e.kht, 0) AS KHT
+        FROM unnest(?::VARCHAR[]) m(period)
+        LEFT JOIN scope_month s ON s.unit_id = ? AND s.period = m.period
+        LEFT JOIN scope_eval_month e ON e.unit_id = ? AND e.period = m.period
+        ORDER BY m.period""", [period_range(end_period, months), unit_id, unit_id]).fillna(
+        {"ratings_count": 0, "dissatisfied_count": 0})
 
 
 def official_trend(cur, official_id: str, end_period: str, months: int = 13) -> pd.DataFrame:
     """One row per month: the official's task and satisfaction KPIs and final score/rating."""
-    periods = period_range(end_period, months)
-    return _series(
-        cur,
-        "SELECT * FROM official_month WHERE official_id = ? AND list_contains(?, period)",
-        "SELECT period, score AS final_score, rating AS final_rating FROM eval_current "
-        "WHERE official_id = ? AND list_contains(?, period)",
-        [official_id], periods)
+    return frame(cur, f"""
+        SELECT m.period, {_COUNTS}, {_RATES}, e.score AS final_score, e.rating AS final_rating
+        FROM unnest(?::VARCHAR[]) m(period)
+        LEFT JOIN official_month s ON s.official_id = ? AND s.period = m.period
+        LEFT JOIN eval_current e ON e.official_id = ? AND e.period = m.period
+        ORDER BY m.period""", [period_range(end_period, months), official_id, official_id]).fillna(
+        {"ratings_count": 0, "dissatisfied_count": 0})

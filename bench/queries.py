@@ -1,0 +1,284 @@
+"""Query benchmark: the unit and official pages from the rollups, against pandas on the raw
+facts (the baseline), measured in the same run on the same database.
+
+One unit-page refresh = tiles with previous-month deltas (every KPI and rule), the 13-month
+trend, the children side by side, the officials ranked. One official-page refresh = the
+official's tiles and deltas, 13-month trend, tasks due this month (late first), latest
+ratings and evaluation history. Also: one city day of new data (task updates and ratings)
+applied through the loader, rollups included; and the refresh time on the demo database,
+to show how it grows with the data.
+
+    python -m etl demo --scale city --db data/city.duckdb     # once (about 10 minutes)
+    python -m etl demo --scale demo --db data/thuocdo.duckdb
+    python bench/queries.py --db data/city.duckdb --small-db data/thuocdo.duckdb
+"""
+from __future__ import annotations
+
+import argparse
+import random
+import shutil
+import statistics
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(REPO), str(REPO / "bench")]
+
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
+
+from dashboard.metrics import lookups  # noqa: E402
+from dashboard.metrics.compare import children, officials_ranking  # noqa: E402
+from dashboard.metrics.definitions import previous_period  # noqa: E402
+from dashboard.metrics.kpis import official_kpis, unit_kpis  # noqa: E402
+from dashboard.metrics.trends import official_trend, unit_trend  # noqa: E402
+from etl.db import connect  # noqa: E402
+from etl.loader import load_file  # noqa: E402
+
+
+def unit_page(cur, unit_id, period, as_of):
+    return (unit_kpis(cur, unit_id, period, as_of), unit_kpis(cur, unit_id, previous_period(period), as_of),
+            unit_trend(cur, unit_id, period), children(cur, unit_id, period, as_of),
+            officials_ranking(cur, unit_id, period, limit=200))
+
+
+def official_page(cur, official_id, period, as_of):
+    return (official_kpis(cur, official_id, period, as_of),
+            official_kpis(cur, official_id, previous_period(period), as_of),
+            official_trend(cur, official_id, period), lookups.official_tasks(cur, official_id, period, as_of),
+            lookups.latest_ratings(cur, official_id), lookups.evaluation_history(cur, official_id))
+
+
+# --- the pandas baseline: the same numbers from the raw facts held in memory ------------------
+
+RANK = {"HTXS": 4, "HTT": 3, "HT": 2, "KHT": 1}
+
+
+def _band(score):
+    return np.select([score >= 90, score >= 70, score >= 50], ["HTXS", "HTT", "HT"], "KHT")
+
+
+class PandasBaseline:
+    def __init__(self, cur):
+        self.units = cur.execute("SELECT unit_id, parent_id, name FROM units").df()
+        self.officials = cur.execute("SELECT * FROM officials").df()
+        self.tasks = cur.execute("SELECT task_id, official_id, due_at, completed_at, status, quality_failures "
+                                 "FROM tasks").df()
+        self.tasks["period"] = self.tasks["due_at"].dt.strftime("%Y-%m")
+        self.ratings = cur.execute("SELECT official_id, rated_at, level, comment FROM ratings").df()
+        self.ratings["period"] = self.ratings["rated_at"].dt.strftime("%Y-%m")
+        self.events = cur.execute("SELECT * FROM evaluations").df()
+        self.unit_events = cur.execute("SELECT * FROM unit_evaluations").df()
+        self.kids = self.units.groupby("parent_id")["unit_id"].apply(list).to_dict()
+
+    def subtree(self, unit_id):
+        out, stack = [], [unit_id]
+        while stack:
+            u = stack.pop()
+            out.append(u)
+            stack.extend(self.kids.get(u, []))
+        return out
+
+    @staticmethod
+    def current(events, owner, period):
+        ev = events[events["period"] == period].sort_values(["acted_at", "event_id"]).copy()
+        ev["effective"] = ev["rating"].fillna(pd.Series(_band(ev["score"].fillna(0)), index=ev.index))
+        ev["seq"] = ev.groupby(owner).cumcount()
+        finals = ev[ev.stage == "final"].groupby(owner).tail(1).set_index(owner)
+        cancels = ev[ev.stage == "cancel"].groupby(owner)["seq"].max()
+        finals = finals[~(cancels.reindex(finals.index) > finals["seq"]).fillna(False)]
+        first_self = ev[ev.stage == "self"].groupby(owner)["seq"].min()
+        last_self = ev[ev.stage == "self"].groupby(owner).tail(1).set_index(owner)["effective"]
+        finals["has_self_before"] = (first_self.reindex(finals.index) < finals["seq"]).fillna(False)
+        finals["latest_self"] = last_self.reindex(finals.index)
+        return finals
+
+    def kpis(self, officials, period, as_of):
+        ids = officials["official_id"]
+        t = self.tasks[self.tasks["official_id"].isin(ids)]
+        due = t[(t.period == period) & (t.status != "cancelled")]
+        done = due[due.status == "done"]
+        late = (done["completed_at"] > done["due_at"]).astype(int)
+        points = np.maximum(0, 1 - 0.25 * late - 0.25 * done["quality_failures"])
+        r = self.ratings[self.ratings["official_id"].isin(ids) & (self.ratings.period == period)]
+        cur_results = self.current(self.events[self.events["official_id"].isin(ids)], "official_id", period)
+        n = len(due)
+        return {"tasks_due": n, "tasks_done": len(done),
+                "on_time_rate": (done["completed_at"] <= done["due_at"]).sum() / n if n else None,
+                "task_score": 70 * points.sum() / n if n else None,
+                "overdue_open": int(((t.status == "open") & (t["due_at"] < pd.Timestamp(as_of))).sum()),
+                "ratings_count": len(r), "satisfaction_rate": (r.level >= 3).mean() if len(r) else None,
+                "rating_counts": cur_results["effective"].value_counts().to_dict(),
+                "rules": self.rules(officials, cur_results, due, period)}
+
+    def rules(self, officials, results, due, period):
+        o = officials.set_index("official_id")
+        res = results.join(o[["unit_id", "is_head"]], how="inner")
+        on_time = due.assign(ok=(due.completed_at <= due.due_at) & (due.status == "done")).groupby(
+            "official_id")["ok"].mean()
+        items = [("rating_outside_band", res.index[res["effective"] != _band(res["score"])])]
+        items.append(("final_without_self", res.index[~res["has_self_before"].astype(bool)]))
+        rate = on_time.reindex(res.index)
+        items.append(("rating_not_supported", res.index[res["effective"].isin(["HTXS", "HTT"]) & (rate < 0.5)]))
+        gap = res["latest_self"].map(RANK).astype(float) - res["effective"].map(RANK).astype(float)
+        items.append(("self_inflation", res.index[gap >= 2]))
+        quota = res.groupby("unit_id")["effective"].apply(lambda s: (s == "HTXS").sum() > 0.3 * len(s))
+        collective = self.current(self.unit_events, "unit_id", period)["effective"]
+        heads = res[res["is_head"].astype(bool)]
+        above = heads[heads["effective"].map(RANK).astype(float)
+                      > heads["unit_id"].map(collective).map(RANK).astype(float)]
+        return sum(len(i) for _, i in items) + int(quota.astype(bool).sum()) + len(above)
+
+    def unit_page(self, unit_id, period, as_of):
+        scope = self.subtree(unit_id)
+        people = self.officials[self.officials["unit_id"].isin(scope)]
+        tiles = (self.kpis(people, period, as_of), self.kpis(people, previous_period(period), as_of))
+        t = self.tasks[self.tasks["official_id"].isin(people["official_id"])]
+        trend = t[t.status != "cancelled"].groupby("period").agg(due=("task_id", "size"))
+        kids = {}
+        for kid in self.kids.get(unit_id, []):
+            kid_people = people[people["unit_id"].isin(self.subtree(kid))]
+            kids[kid] = self.kpis(kid_people, period, as_of)
+        month = t[(t.period == period) & (t.status != "cancelled")]
+        ranking = month.groupby("official_id").agg(due=("task_id", "size")).nlargest(200, "due")
+        return tiles, trend, kids, ranking
+
+    def official_page(self, official_id, period, as_of):
+        person = self.officials[self.officials["official_id"] == official_id]
+        tiles = (self.kpis(person, period, as_of), self.kpis(person, previous_period(period), as_of))
+        t = self.tasks[self.tasks["official_id"] == official_id]
+        late_first = t[t.period == period].sort_values("due_at")
+        ratings = self.ratings[self.ratings["official_id"] == official_id].nlargest(10, "rated_at")
+        history = self.events[self.events["official_id"] == official_id].sort_values("acted_at")
+        return tiles, t.groupby("period").size(), late_first, ratings, history
+
+
+# --- measuring -----------------------------------------------------------------------------------
+
+def timed(fn, args_list):
+    out = []
+    for args in args_list:
+        start = time.perf_counter()
+        fn(*args)
+        out.append((time.perf_counter() - start) * 1000)
+    return out
+
+
+def pct(values, q):
+    return float(np.percentile(values, q))
+
+
+def line(label, values):
+    return f"{label:<44} p50 {pct(values, 50):9.1f} ms   p95 {pct(values, 95):9.1f} ms   (n={len(values)})"
+
+
+def workload(cur, refreshes, seed=1):
+    rng = random.Random(seed)
+    periods = lookups.periods(cur)[-6:]
+    units = [r[0] for r in cur.execute("SELECT unit_id FROM units ORDER BY unit_id").fetchall()]
+    # leaders look mostly at the top of the tree: weight the root and departments up
+    top = [r[0] for r in cur.execute("SELECT descendant FROM unit_closure c JOIN units u ON u.unit_id = c.ancestor "
+                                     "WHERE u.parent_id IS NULL AND c.depth <= 1").fetchall()]
+    officials = [r[0] for r in cur.execute("SELECT official_id FROM officials USING SAMPLE 2000 ROWS").fetchall()]
+    as_of = lookups.period_bounds(periods[-1])[1]
+    unit_args = [(rng.choice(top if rng.random() < 0.5 else units), rng.choice(periods), as_of)
+                 for _ in range(refreshes)]
+    official_args = [(rng.choice(officials), rng.choice(periods), as_of) for _ in range(refreshes)]
+    return unit_args, official_args
+
+
+def size_of(cur):
+    counts = {t: cur.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+              for t in ("units", "officials", "tasks", "ratings", "evaluations")}
+    return ", ".join(f"{v:,} {k}" for k, v in counts.items())
+
+
+def day_of_data(db: Path, work: Path) -> None:
+    """One city day: ~80,000 task updates (completions of open tasks and new tasks) and
+    ~30,000 ratings, each file loaded through the loader with its rollup update."""
+    copy = work / "day.duckdb"
+    shutil.copy(db, copy)
+    conn = connect(copy)
+    last = conn.execute("SELECT max(updated_at) FROM tasks").fetchone()[0]
+    open_tasks = conn.execute("SELECT * EXCLUDE (batch_id) FROM tasks WHERE status = 'open' "
+                              "USING SAMPLE 50000 ROWS").df()
+    day = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
+    done = open_tasks.assign(status="done", completed_at=day.date(), updated_at=day + pd.Timedelta(hours=10))
+    officials = conn.execute("SELECT official_id FROM officials USING SAMPLE 30000 ROWS").fetchall()
+    new = pd.DataFrame({
+        "task_id": [f"DAY{i:06d}" for i in range(30_000)],
+        "official_id": [officials[i % len(officials)][0] for i in range(30_000)],
+        "title": "Nhiệm vụ mới", "origin": "assigned", "assigned_at": day.date(),
+        "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",
+        "quality_failures": 0, "updated_at": day + pd.Timedelta(hours=9)})
+    tasks = pd.concat([done, new], ignore_index=True)
+    ratings = pd.DataFrame({
+        "rating_id": [f"DAYR{i:06d}" for i in range(30_000)],
+        "official_id": [officials[(i * 7) % len(officials)][0] for i in range(30_000)],
+        "counter_id": "Q01", "procedure_code": "TTHC-1.001",
+        "rated_at": [day + pd.Timedelta(minutes=8 * 60 + i % 540) for i in range(30_000)],
+        "level": [(i % 4) + 1 for i in range(30_000)]})
+    pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), work / "tasks_day.parquet")
+    pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), work / "ratings_day.parquet")
+    for name in ("tasks_day.parquet", "ratings_day.parquet"):
+        start = time.perf_counter()
+        entry = load_file(conn, work / name)
+        seconds = time.perf_counter() - start
+        print(f"one day: {name:<20} {entry['rows_read']:>7,} rows  loaded {entry['loaded']:>7,}  "
+              f"{seconds:6.2f} s including the rollup update")
+    conn.close()
+    copy.unlink()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", type=Path, default=REPO / "data" / "city.duckdb")
+    ap.add_argument("--small-db", type=Path, default=REPO / "data" / "thuocdo.duckdb")
+    ap.add_argument("--refreshes", type=int, default=200)
+    ap.add_argument("--baseline-refreshes", type=int, default=10, help="pandas is slow: fewer refreshes")
+    ap.add_argument("--work", type=Path, default=REPO / "data" / "bench")
+    args = ap.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+
+    results = {}
+    for label, db in (("small", args.small_db), ("city", args.db)):
+        if not db.exists():
+            print(f"skip {label}: no database at {db} (see the module docstring)")
+            continue
+        conn = connect(db, read_only=True)
+        cur = conn.cursor()
+        print(f"\n[{label}] {db}: {size_of(cur)}")
+        unit_args, official_args = workload(cur, args.refreshes)
+        unit_page(cur, *unit_args[0])  # warm the file cache once
+        results[label] = timed(lambda *a: unit_page(cur, *a), unit_args)
+        print(line("unit page (rollups)", results[label]))
+        print(line("official page (rollups)", timed(lambda *a: official_page(cur, *a), official_args)))
+        if label == "city":
+            start = time.perf_counter()
+            base = PandasBaseline(cur)
+            print(f"pandas baseline: raw facts loaded in {time.perf_counter() - start:.1f} s")
+            n = args.baseline_refreshes
+            b_unit = timed(base.unit_page, unit_args[:n])
+            b_official = timed(base.official_page, official_args[:n])
+            print(line("unit page (pandas on raw facts)", b_unit))
+            print(line("official page (pandas on raw facts)", b_official))
+            print(f"unit page: rollups are {pct(b_unit, 50) / pct(results[label], 50):.0f}x faster at p50, "
+                  f"{pct(b_unit, 95) / pct(results[label], 95):.0f}x at p95")
+            check = unit_kpis(cur, unit_args[0][0], unit_args[0][1], unit_args[0][2])
+            mine = base.kpis(base.officials[base.officials.unit_id.isin(base.subtree(unit_args[0][0]))],
+                             unit_args[0][1], unit_args[0][2])
+            assert check["tasks_due"] == mine["tasks_due"] and check["ratings_count"] == mine["ratings_count"]
+            assert len(check["violations"]) + len(check["warnings"]) == mine["rules"], "baseline disagrees"
+            del base
+        conn.close()
+    if "small" in results and "city" in results:
+        print(f"\ngrowth from small to city: unit page p50 x{statistics.median(results['city']) / statistics.median(results['small']):.1f}")
+    if args.db.exists():
+        day_of_data(args.db, args.work)
+
+
+if __name__ == "__main__":
+    main()
