@@ -40,13 +40,15 @@ def month_titles(i: int, tl: Timeline) -> tuple[list[str], np.ndarray, np.ndarra
 
 
 def _off_weekend(days: np.ndarray) -> np.ndarray:
-    weekday = (days + 3) % 7
+    """Saturday and Sunday move on to Monday."""
+    weekday = (days + 3) % 7                          # 1970-01-01 was a Thursday; 0 = Monday
     return days + np.where(weekday == 5, 2, np.where(weekday == 6, 1, 0))
 
 
-def _to_friday(days: np.ndarray) -> np.ndarray:
+def _nearest_workday(days: np.ndarray) -> np.ndarray:
+    """Saturday back to Friday, Sunday on to Monday (spreads the weekend's load)."""
     weekday = (days + 3) % 7
-    return days - np.where(weekday == 5, 1, np.where(weekday == 6, 2, 0))
+    return days + np.where(weekday == 5, -1, np.where(weekday == 6, 1, 0))
 
 
 def generate_month(org: Org, tl: Timeline, i: int, scale: Scale, seed: int) -> dict[str, np.ndarray]:
@@ -64,7 +66,7 @@ def generate_month(org: Org, tl: Timeline, i: int, scale: Scale, seed: int) -> d
     order = np.lexsort((assigned, who))
     who, assigned = who[order], assigned[order]
     dur = DURATIONS[rng.choice(len(DURATIONS), n, p=DURATION_P)]
-    due = _off_weekend(assigned + dur)
+    due = np.maximum(_nearest_workday(assigned + dur), assigned)
     dur = due - assigned
 
     month = int(tl.periods[i][5:])
@@ -74,8 +76,8 @@ def generate_month(org: Org, tl: Timeline, i: int, scale: Scale, seed: int) -> d
     cancelled = (rng.random(n) < CANCEL_P) | (stuck & (i <= tl.last - 3) & (rng.random(n) < STALE_CANCEL_P))
     stuck &= ~cancelled
     early = np.round(dur * (1 - rng.random(n) ** 0.6)).astype(np.int64)   # most finish near the due date
-    # Work is delivered on workdays: early finishes move back to Friday, late ones on to Monday.
-    finish = np.where(on_time, np.maximum(_to_friday(due - early), assigned),
+    # Work is delivered on workdays; a late delivery stays late.
+    finish = np.where(on_time, np.clip(_nearest_workday(due - early), assigned, due),
                       _off_weekend(due + rng.geometric(0.2, n)))
     done = ~cancelled & ~stuck & (finish <= tl.snapshot)
     open_ = ~cancelled & ~done
