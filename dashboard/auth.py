@@ -22,7 +22,7 @@ from flask import (Blueprint, Flask, abort, current_app, jsonify, make_response,
                    render_template_string, request, session, url_for)
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from dashboard import db, users
+from dashboard import db, settings, users
 from dashboard.i18n import COOKIE as LANG_COOKIE
 from dashboard.i18n import LANGS, current_lang, t
 
@@ -63,10 +63,6 @@ class Throttle:
     def clear(self, key: str) -> None:
         with self._lock:
             self._fails.pop(key, None)
-
-
-def _settings():
-    return current_app.config["THUOCDO"]
 
 
 def _csrf_token() -> str:
@@ -154,7 +150,7 @@ def login():
         log.warning("sign-in failed: username=%r client=%s", username, request.remote_addr)
         return _login_page(t("login_failed"), 401, next_url)
     throttle.clear(user_key)
-    user = users.start_session(cur, user, _settings()["SESSION_HOURS"], request.remote_addr)
+    user = users.start_session(cur, user, settings.current()["SESSION_HOURS"], request.remote_addr)
     session.clear()  # no fixation: a fresh session and CSRF token after sign-in
     session.permanent = True
     login_user(user)
@@ -185,7 +181,7 @@ def set_language(code: str):
     resp = redirect(_safe_next(back))
     if code in LANGS:
         resp.set_cookie(LANG_COOKIE, code, max_age=365 * 86400, samesite="Lax",
-                        secure=_settings()["COOKIE_SECURE"], httponly=True)
+                        secure=settings.current()["COOKIE_SECURE"], httponly=True)
     return resp
 
 
@@ -194,7 +190,7 @@ def _gate():
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
-        if request.method == "GET" and not request.path.startswith("/_"):
+        if request.method == "GET" and not request.path.startswith(("/_", "/api/")):
             return redirect(url_for("auth.login", next=request.full_path if request.query_string else request.path))
         return jsonify(error="sign in first", login=url_for("auth.login")), 401
     if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -210,7 +206,7 @@ def _after(resp):
     if current_user.is_authenticated:
         token = _csrf_token()
         if request.cookies.get(CSRF_COOKIE) != token:
-            resp.set_cookie(CSRF_COOKIE, token, samesite="Strict", secure=_settings()["COOKIE_SECURE"],
+            resp.set_cookie(CSRF_COOKIE, token, samesite="Strict", secure=settings.current()["COOKIE_SECURE"],
                             httponly=False)  # the renderer must read it; the session cookie stays HttpOnly
     if request.path.startswith("/_dash-update") or request.path == "/" or resp.mimetype == "text/html":
         resp.headers["Cache-Control"] = "no-store"
@@ -221,14 +217,14 @@ def _after(resp):
 
 
 def init_app(server: Flask) -> None:
-    settings = server.config["THUOCDO"]
+    checked = server.config["THUOCDO"]
     server.config.update(
-        SECRET_KEY=settings["SECRET_KEY"],
+        SECRET_KEY=checked["SECRET_KEY"],
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings["COOKIE_SECURE"],
+        SESSION_COOKIE_SECURE=checked["COOKIE_SECURE"],
         SESSION_COOKIE_NAME="thuocdo_session",
-        PERMANENT_SESSION_LIFETIME=settings["SESSION_HOURS"] * 3600,
+        PERMANENT_SESSION_LIFETIME=checked["SESSION_HOURS"] * 3600,
     )
     manager = LoginManager()
     # The server-side session row is the protection; binding to the client's address
@@ -236,7 +232,7 @@ def init_app(server: Flask) -> None:
     manager.session_protection = None
     manager.user_loader(lambda token: users.session_user(db.cursor(), token))
     manager.init_app(server)
-    server.extensions["thuocdo_throttle"] = Throttle(settings["LOGIN_MAX_FAILURES"], settings["LOGIN_WINDOW_SECONDS"])
+    server.extensions["thuocdo_throttle"] = Throttle(checked["LOGIN_MAX_FAILURES"], checked["LOGIN_WINDOW_SECONDS"])
     server.register_blueprint(bp)
     # Runs before Dash's own hooks would see the request: nothing is served without a session.
     server.before_request_funcs.setdefault(None, []).insert(0, _gate)

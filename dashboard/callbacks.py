@@ -30,9 +30,12 @@ class Ctx:
         return (who, self.period)
 
     def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
-        """`build()` once per data version, panel, arguments, language and day (overdue counts move daily)."""
-        version = lookups.data_version(self.cur)
-        return cache.cached(version, name, (*args, self.lang, today_local()), build)
+        return cached(self.cur, self.lang, name, args, build)
+
+
+def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any]) -> Any:
+    """`build()` once per data version, panel, arguments, language and day (overdue counts move daily)."""
+    return cache.cached(lookups.data_version(cur), name, (*args, lang, today_local()), build)
 
 
 def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1):

@@ -63,6 +63,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "no_prev": ("chưa có tháng trước", "no previous month"),
     # panels
     "children": ("Các đơn vị trực thuộc", "Units below"),
+    "quick_read": ("Đánh giá nhanh (đúng hạn)", "Quick read (on time)"),
     "children_hint": ("Bấm vào tên để xem chi tiết; bấm tiêu đề cột để sắp xếp.", "Click a name to open it; click a column header to sort."),
     "no_children": ("Đơn vị không có đơn vị trực thuộc.", "This unit has no units below it."),
     "tree": ("Cơ cấu tổ chức (màu theo tỷ lệ đúng hạn)", "Organisation (colour: on-time rate)"),
@@ -197,7 +198,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "line": ("Dòng", "Line"),
     "detail": ("Chi tiết", "Detail"),
     "open_rows": ("Chưa xử lý", "Unresolved"),
-    "examples": ("Ví dụ gần nhất", "Latest examples"),
+    "examples": ("Dòng bị giữ lại gần nhất (chưa xử lý)", "Latest unresolved quarantined rows"),
+    "files": ("Số tệp", "Files"),
+    "raw": ("Dòng gốc", "Raw row"),
 }
 
 
@@ -207,7 +210,7 @@ def current_lang() -> str:
         lang = request.cookies.get(COOKIE)
         if lang in LANGS:
             return lang
-        return current_app.config.get("THUOCDO", {}).get("DEFAULT_LANGUAGE", "vi")
+        return current_app.config["THUOCDO"]["DEFAULT_LANGUAGE"]
     return "vi"
 
 

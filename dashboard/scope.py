@@ -19,11 +19,7 @@ _ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 _PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
-def user():
-    return current_user
-
-
-def _denied(kind: str, value) -> None:
+def denied(kind: str, value) -> None:
     u = current_user
     log.warning("denied %s=%r to user=%r role=%s path=%s", kind, value,
                 getattr(u, "username", None), getattr(u, "role", None), request.path)
@@ -54,7 +50,7 @@ def unit(cur, unit_id, *, log_denial: bool = True) -> dict | None:
         if lookups.is_in_scope(cur, scope_root(u), unit_id):
             return lookups.unit(cur, unit_id)
     if log_denial:
-        _denied("unit", unit_id)
+        denied("unit", unit_id)
     return None
 
 
@@ -70,7 +66,7 @@ def official(cur, official_id, *, log_denial: bool = True) -> dict | None:
             if o and lookups.is_in_scope(cur, scope_root(u), o["unit_id"]):
                 found = o
     if found is None and log_denial:
-        _denied("official", official_id)
+        denied("official", official_id)
     return found
 
 
@@ -80,14 +76,14 @@ def period(cur, value) -> str | None:
         return lookups.default_period(cur)
     if isinstance(value, str) and _PERIOD.match(value):
         return value
-    _denied("period", value)
+    denied("period", value)
     return None
 
 
 def units(cur, unit_ids) -> list[str] | None:
     """All of `unit_ids` when every one is in scope, else None (a forged list gets nothing)."""
     if not isinstance(unit_ids, list) or len(unit_ids) > 200:
-        _denied("units", unit_ids)
+        denied("units", unit_ids)
         return None
     for unit_id in unit_ids:
         if unit(cur, unit_id) is None:

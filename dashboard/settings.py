@@ -121,3 +121,9 @@ def describe() -> str:
         default = "(environment only)" if s.secret else repr(s.default)
         lines.append(f"{ENV_PREFIX}{s.name:<22} default {default:<22} {s.help}")
     return "\n".join(lines)
+
+
+def current() -> Mapping[str, Any]:
+    """The running app's settings (inside a request)."""
+    from flask import current_app
+    return current_app.config["THUOCDO"]

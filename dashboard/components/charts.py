@@ -68,7 +68,7 @@ def trend_score(df: pd.DataFrame, lang: str) -> go.Figure:
                              marker=dict(symbol="circle", size=7), yaxis="y2", hovertemplate="%{y:,.1f}"))
     # The overlaying axis is drawn above the base one, so the line lives there.
     return _layout(fig, lang, yaxis=dict(side="right", showgrid=False, rangemode="tozero", tickformat=",d"),
-                   yaxis2=dict(overlaying="y", side="left", range=[0, 72]))
+                   yaxis2=dict(overlaying="y", side="left", range=[0, 72], dtick=10))
 
 
 def rating_distribution(df: pd.DataFrame, lang: str) -> go.Figure:
@@ -82,6 +82,28 @@ def rating_distribution(df: pd.DataFrame, lang: str) -> go.Figure:
             hovertemplate="%{y:,.0f}"))
     fig.update_layout(barmode="stack")
     return _layout(fig, lang)
+
+
+TREE_SCALE = (0.5, 1.0)  # on-time rates from 50 % (darkest) to 100 % (lightest); below 50 % stays darkest
+
+
+def scale_position(rate: float) -> float:
+    low, high = TREE_SCALE
+    return min(max((rate - low) / (high - low), 0.0), 1.0)
+
+
+def scale_legend(lang: str):
+    """The treemap's colour key: a gradient bar from 50 % to 100 %, plus the grey of 'no tasks'."""
+    from dash import html
+    stops = ", ".join(sample_colorscale(palette.SEQUENTIAL, [i / 10 for i in range(11)]))
+    low, high = (formats.rate(v, lang, 0) for v in TREE_SCALE)
+    return html.Div([
+        html.Span(f"≤ {low}", className="me-1"),
+        html.Span(className="scale-bar", style={"background": f"linear-gradient(to right, {stops})"}),
+        html.Span(high, className="ms-1 me-3"),
+        html.Span(className="scale-missing", style={"background": palette.MISSING}),
+        html.Span(t("no_data", lang), className="ms-1"),
+    ], className="scale-legend small text-muted d-flex align-items-center mt-1")
 
 
 def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
@@ -99,7 +121,7 @@ def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
             below[parent] = below.get(parent, 0) + totals[unit_id]
     own = [max(totals[u] - below.get(u, 0), 0) for u in ids]
     rates = _none(sub["on_time_rate"])
-    colours = [palette.MISSING if r is None else sample_colorscale(palette.SEQUENTIAL, [min(max(r, 0), 1)])[0]
+    colours = [palette.MISSING if r is None else sample_colorscale(palette.SEQUENTIAL, [scale_position(r)])[0]
                for r in rates]
     text = [formats.rate(r, lang) for r in rates]
     fig = go.Figure(go.Treemap(
@@ -133,6 +155,8 @@ def satisfaction(df: pd.DataFrame, lang: str) -> go.Figure:
     """Satisfaction rate (line, left axis, on top) with the number of ratings (bars, right axis)."""
     fig = go.Figure()
     counts = df["ratings_count"].tolist()
+    if not any(counts):
+        return None  # nothing to draw: the caller shows a note instead of empty axes
     fig.add_trace(go.Bar(x=_months(df), y=counts, name=t("ratings_count", lang),
                          marker=dict(color="#e7d9c2", pattern=dict(shape=".", fgcolor="#b08a4a")),
                          hovertemplate="%{y:,.0f}"))
@@ -143,7 +167,7 @@ def satisfaction(df: pd.DataFrame, lang: str) -> go.Figure:
     if not any(counts):
         count_axis["range"] = [0, 5]
     return _layout(fig, lang, yaxis=count_axis,
-                   yaxis2=dict(overlaying="y", side="left", tickformat=".0%", range=[0, 1.05]))
+                   yaxis2=dict(overlaying="y", side="left", tickformat=".0%", range=[0, 1.05], dtick=0.2))
 
 
 def series_chart(df: pd.DataFrame, x: str, y: str, lang: str, *, percent: bool = False, kind: str = "bar",

@@ -4,8 +4,9 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import formats
+from dashboard import formats, scope
 from dashboard.i18n import t
+from dashboard.metrics import lookups
 
 
 def period_picker(periods: list[str], period: str, lang: str) -> html.Div:
@@ -17,6 +18,15 @@ def period_picker(periods: list[str], period: str, lang: str) -> html.Div:
         dcc.Dropdown(id="period-picker", options=options, value=period, clearable=False, searchable=False,
                      className="period-picker"),
     ], className="d-flex align-items-center")
+
+
+def unit_options(cur) -> list[dict]:
+    """Units of the user's scope down to two levels, indented by depth, for filters and pickers."""
+    units = lookups.units_in_scope(cur, scope.home_unit(cur), max_depth=2)
+    names = {u["unit_id"]: u["name"] for u in units}
+    # Offices repeat names ("Văn phòng") under every department: deeper ones carry their parent's.
+    return [{"label": "\u2003" * u["depth"] + u["name"] + (f" – {names[u['parent_id']]}" if u["depth"] >= 2 else ""),
+             "value": u["unit_id"]} for u in units]
 
 
 def crumbs(items: list[dict], period: str) -> html.Nav:
@@ -38,7 +48,8 @@ def header(title, lang: str, *, subtitle=None, breadcrumbs=None, periods=None, p
         html.Div([breadcrumbs, html.H1(title, className="page-title", id="page-title"),
                   html.Div(subtitle, className="text-muted") if subtitle else None]),
         right,
-    ], className="page-header d-flex flex-wrap justify-content-between align-items-end gap-3 mb-3")
+    ], className="page-header d-flex flex-wrap justify-content-between align-items-end gap-3 mb-3",
+        **({"data-period": period} if period else {}))
 
 
 def panel(title: str, body_id: str, lang: str, *, extra=None, min_height: int = 120, className: str = "") -> dbc.Card:

@@ -58,8 +58,10 @@ def _tiles(ctx: Ctx):
 
 def _charts(ctx: Ctx):
     df = trends.official_trend(ctx.cur, ctx.official["official_id"], ctx.period)
+    satisfaction = charts.satisfaction(df, ctx.lang)
     return (charts.graph("ov-scores-graph", charts.official_scores(df, ctx.lang)),
-            charts.graph("ov-satisfaction-graph", charts.satisfaction(df, ctx.lang)))
+            charts.graph("ov-satisfaction-graph", satisfaction) if satisfaction
+            else common.empty(t("no_ratings", ctx.lang)))
 
 
 def _tasks(ctx: Ctx):

@@ -5,10 +5,10 @@ from __future__ import annotations
 import dash
 import dash_bootstrap_components as dbc
 from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
-from flask import current_app, session
+from flask import session
 from flask_login import current_user
 
-from dashboard import db
+from dashboard import db, settings
 from dashboard.i18n import current_lang, t
 from dashboard.metrics import lookups
 
@@ -53,7 +53,7 @@ def layout():
     if not current_user.is_authenticated:  # Dash's start-up check, before anyone signs in
         return html.Div(dash.page_container)
     lang = current_lang()
-    poll_ms = current_app.config["THUOCDO"]["POLL_SECONDS"] * 1000
+    poll_ms = settings.current()["POLL_SECONDS"] * 1000
     navbar = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span("▮", className="brand-mark", **{"aria-hidden": "true"}), t("app_name", lang)],
                         href="/", className="fw-bold"),

@@ -10,6 +10,8 @@ from dashboard.components.palette import band
 from dashboard.i18n import t
 
 FONT = '"DejaVu Sans", "Segoe UI", Roboto, "Noto Sans", system-ui, sans-serif'
+MIN_WIDTHS = {"name": "190px", "full_name": "170px", "unit_name": "170px", "position": "130px", "band": "110px",
+              "title": "220px", "group": "170px"}
 # How each known column is shown: rate, score, count, text, link.
 COLUMN_KIND = {
     "on_time_rate": "rate", "completion_rate": "rate", "satisfaction_rate": "rate",
@@ -81,7 +83,8 @@ def datatable(table_id: str, columns: list[dict], rows: list[dict], *, page_size
         style_table={"overflowX": "auto"}, style_as_list_view=True,
         style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "6px 8px", "textAlign": "right",
                     "whiteSpace": "normal", "height": "auto", "maxWidth": "320px"},
-        style_cell_conditional=[{"if": {"column_id": c}, "textAlign": "left"}
+        style_cell_conditional=[{"if": {"column_id": c}, "minWidth": w} for c, w in MIN_WIDTHS.items()]
+        + [{"if": {"column_id": c}, "textAlign": "left"}
                                 for c in ("name", "full_name", "position", "unit_name", "band", "rule", "kind",
                                           "official", "unit", "title", "status", "group", "file", "reason",
                                           "detail", "message", "source", "raw")],

@@ -19,6 +19,7 @@ from dashboard.metrics.kpis import unit_kpis
 
 RANKING_COLUMNS = ("full_name", "position", "unit_name", "tasks_due", "on_time_rate", "completion_rate",
                    "task_score", "ratings_count", "satisfaction_rate", "score", "rating")
+TREE_MAX_BOXES = 80
 CHILD_COLUMNS = ("name", "band", "officials_total", "tasks_due", "on_time_rate", "completion_rate", "task_score",
                  "overdue_open", "satisfaction_rate", "pending_evaluations", "violations", "warnings")
 
@@ -79,7 +80,7 @@ def _children(ctx: Ctx):
         rows.append(row)
     columns = [tables.column(c, ctx.lang) for c in CHILD_COLUMNS]
     columns[0].update(presentation="markdown", name=t("unit", ctx.lang))
-    columns[1].update(name=t("on_time_rate", ctx.lang) + " ▲■▼")
+    columns[1].update(name=t("quick_read", ctx.lang))
     return html.Div([
         html.P(t("children_hint", ctx.lang), className="small text-muted mb-2"),
         tables.datatable("children-table", columns, rows, page_size=12,
@@ -89,7 +90,9 @@ def _children(ctx: Ctx):
 
 def _tree(ctx: Ctx):
     sub = lookups.subtree(ctx.cur, ctx.unit["unit_id"], ctx.period, max_depth=2)
-    return charts.graph("uv-treemap", charts.treemap(sub, ctx.lang))
+    if len(sub) > TREE_MAX_BOXES:  # a city's two levels are ~1,000 boxes: show one level, click to go down
+        sub = sub[sub["depth"] <= 1]
+    return html.Div([charts.graph("uv-treemap", charts.treemap(sub, ctx.lang)), charts.scale_legend(ctx.lang)])
 
 
 def _trends(ctx: Ctx):

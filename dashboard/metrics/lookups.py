@@ -85,17 +85,23 @@ def subtree(cur, unit_id: str, period: str, max_depth: int = 2) -> pd.DataFrame:
         ORDER BY n.depth, u.unit_id""", {"unit": unit_id, "period": period, "depth": max_depth}).df()
 
 
-def units_in_scope(cur, scope_unit_id: str | None, max_depth: int | None = None) -> list[dict]:
-    """(unit_id, name, depth) of every unit in scope, in tree order, for pickers."""
-    if scope_unit_id is None:
-        return _records(cur, """
-            SELECT u.unit_id, u.name, max(c.depth) AS depth FROM units u JOIN unit_closure c ON c.descendant = u.unit_id
-            GROUP BY u.unit_id, u.name HAVING ? IS NULL OR max(c.depth) <= ? ORDER BY u.unit_id""",
-            [max_depth, max_depth])
-    return _records(cur, """
-        SELECT u.unit_id, u.name, c.depth FROM unit_closure c JOIN units u ON u.unit_id = c.descendant
-        WHERE c.ancestor = ? AND (? IS NULL OR c.depth <= ?) ORDER BY c.depth, u.unit_id""",
+def units_in_scope(cur, scope_unit_id: str, max_depth: int | None = None) -> list[dict]:
+    """(unit_id, name, depth, parent_id) of the unit and the units below it, depth-first (each unit
+    followed by its children), for pickers."""
+    rows = _records(cur, """
+        SELECT u.unit_id, u.parent_id, u.name, c.depth FROM unit_closure c JOIN units u ON u.unit_id = c.descendant
+        WHERE c.ancestor = ? AND (? IS NULL OR c.depth <= ?) ORDER BY u.unit_id""",
         [scope_unit_id, max_depth, max_depth])
+    children: dict[str | None, list[dict]] = {}
+    for r in rows:
+        children.setdefault(r["parent_id"], []).append(r)
+    ordered, stack = [], [r for r in rows if r["depth"] == 0]
+    while stack:
+        node = stack.pop()
+        ordered.append({"unit_id": node["unit_id"], "name": node["name"], "depth": node["depth"],
+                        "parent_id": node["parent_id"]})
+        stack.extend(reversed(children.get(node["unit_id"], [])))
+    return ordered
 
 
 def unit_names(cur, unit_ids) -> dict[str, str]:
@@ -187,3 +193,190 @@ def officials_in_scope(cur, unit_id: str, limit: int = 10) -> list[dict]:
         JOIN officials o ON o.unit_id = c.descendant
         WHERE c.ancestor = ? AND o.active ORDER BY c.depth DESC, o.is_head DESC, o.official_id LIMIT ?""",
         [unit_id, limit])
+
+
+# --- OKR -----------------------------------------------------------------------------
+
+def periods_covering(period: str) -> list[str]:
+    """Objective periods that include the month: its year and its quarter ('2026', '2026-Q4')."""
+    year, month = period[:4], int(period[5:7])
+    return [year, f"{year}-Q{(month - 1) // 3 + 1}"]
+
+
+def kr_progress(value, start, target) -> float | None:
+    """Share of the way from start to target (0..1, either direction); None without a value."""
+    if value is None:
+        return None
+    start = 0.0 if start is None else start
+    if target == start:
+        return 1.0 if value == target else 0.0
+    return min(max((value - start) / (target - start), 0.0), 1.0)
+
+
+def okr_tree(cur, unit_id: str, period: str, max_depth: int = 1) -> list[dict]:
+    """Objectives of the unit and of units down to `max_depth` below it that cover `period`,
+    each with `key_results` (current value, progress, confidence) and `children`, as forests
+    per unit. A KR naming a KPI takes the value unit_kpis gives the objective's unit for
+    `period`; a manual KR takes its latest check-in."""
+    from dashboard.metrics.kpis import unit_kpis
+
+    objectives = _records(cur, """
+        SELECT o.objective_id, o.unit_id, u.name AS unit_name, o.period, o.title, o.parent_objective_id, c.depth
+        FROM unit_closure c JOIN objectives o ON o.unit_id = c.descendant JOIN units u ON u.unit_id = o.unit_id
+        WHERE c.ancestor = ? AND c.depth <= ? AND list_contains(?, o.period)
+        ORDER BY c.depth, o.unit_id, o.objective_id""", [unit_id, max_depth, periods_covering(period)])
+    if not objectives:
+        return []
+    ids = [o["objective_id"] for o in objectives]
+    krs = _records(cur, """
+        SELECT k.kr_id, k.objective_id, k.title, k.metric, k.start_value, k.target_value, k.direction,
+               c.value AS checkin_value, c.confidence, c.checked_at
+        FROM key_results k
+        LEFT JOIN (SELECT * FROM checkins QUALIFY row_number() OVER (PARTITION BY kr_id ORDER BY checked_at DESC) = 1) c
+               ON c.kr_id = k.kr_id
+        WHERE k.objective_id IN (SELECT unnest(?)) ORDER BY k.kr_id""", [ids])
+    unit_of = {o["objective_id"]: o["unit_id"] for o in objectives}
+    kpis = {}
+    for kr in krs:
+        if kr["metric"] == "manual":
+            kr["value"] = kr["checkin_value"]
+        else:
+            unit = unit_of[kr["objective_id"]]
+            if unit not in kpis:
+                kpis[unit] = unit_kpis(cur, unit, period)
+            value = kpis[unit].get(kr["metric"])
+            kr["value"] = len(value) if isinstance(value, list) else value
+        kr["progress"] = kr_progress(kr["value"], kr["start_value"], kr["target_value"])
+    by_objective: dict[str, list] = {}
+    for kr in krs:
+        by_objective.setdefault(kr["objective_id"], []).append(kr)
+    nodes = {o["objective_id"]: {**o, "key_results": by_objective.get(o["objective_id"], []), "children": []}
+             for o in objectives}
+    roots = []
+    for node in nodes.values():
+        parent = nodes.get(node["parent_objective_id"])
+        (parent["children"] if parent else roots).append(node)
+    return roots
+
+
+def key_result(cur, kr_id: str) -> dict | None:
+    """One key result with its objective's unit (for the scope check) and period."""
+    return _one(cur, """
+        SELECT k.kr_id, k.title, k.metric, k.start_value, k.target_value, k.direction,
+               o.objective_id, o.unit_id, o.period AS objective_period, o.title AS objective_title
+        FROM key_results k JOIN objectives o ON o.objective_id = k.objective_id WHERE k.kr_id = ?""", [kr_id])
+
+
+def checkins(cur, kr_id: str) -> pd.DataFrame:
+    """Every check-in of a key result, oldest first."""
+    return cur.execute("SELECT checked_at, value, confidence, note FROM checkins WHERE kr_id = ? ORDER BY checked_at",
+                       [kr_id]).df()
+
+
+# --- the data page -------------------------------------------------------------------
+
+# What "latest record" means per source table (identifiers from this allow-list only).
+FRESHNESS = {
+    "units": None, "officials": None, "tasks": "updated_at", "ratings": "rated_at",
+    "evaluations": "acted_at", "unit_evaluations": "acted_at", "objectives": None,
+    "key_results": None, "checkins": "checked_at",
+}
+
+
+def freshness(cur) -> list[dict]:
+    """Per source kind: rows held, newest record time, and the last file loaded for it."""
+    last = {r["kind"]: r for r in _records(cur, """
+        SELECT kind, max(finished_at) AS last_loaded, count(*) AS files,
+               sum(quarantined) AS quarantined FROM ingest_ledger WHERE kind IS NOT NULL GROUP BY kind""")}
+    out = []
+    for kind, column in FRESHNESS.items():
+        latest = f"max({column})" if column else "NULL"
+        rows, newest = cur.execute(f"SELECT count(*), {latest} FROM {kind}").fetchone()
+        info = last.get(kind, {})
+        out.append({"source": kind, "rows_total": rows, "latest_record": newest,
+                    "last_loaded": info.get("last_loaded"), "files": info.get("files", 0),
+                    "quarantined": info.get("quarantined") or 0})
+    return out
+
+
+def ingest_ledger(cur, limit: int = 50) -> list[dict]:
+    """The latest files and batches the loader saw, newest first."""
+    return _records(cur, """
+        SELECT batch_id, file, kind, format, status, message, rows_read, loaded, duplicates, quarantined,
+               started_at, seconds FROM ingest_ledger ORDER BY batch_id DESC LIMIT ?""", [limit])
+
+
+def quarantine_summary(cur) -> list[dict]:
+    """Quarantined rows by kind and reason, with how many are still unresolved."""
+    return _records(cur, """
+        SELECT kind, reason, count(*) AS quarantined, count(*) FILTER (WHERE resolved_by IS NULL) AS open_rows,
+               max(file) AS file FROM quarantine GROUP BY kind, reason ORDER BY open_rows DESC, kind, reason""")
+
+
+def quarantine_examples(cur, limit: int = 30) -> list[dict]:
+    """The latest unresolved quarantined rows with their file, line, reason and raw text."""
+    return _records(cur, """
+        SELECT quarantine_id, file, kind, line, reason, detail, raw FROM quarantine
+        WHERE resolved_by IS NULL ORDER BY quarantine_id DESC LIMIT ?""", [limit])
+
+
+# --- explore -------------------------------------------------------------------------
+
+EXPLORE_GROUPINGS = ("units", "level_1", "level_2", "level_3", "position", "counter", "month")
+RATING_KEYS = ("ratings_count", "satisfaction_rate", "satisfaction_mean", "dissatisfied_count")
+_SUM_COLS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
+_SUMS = ", ".join(f"coalesce(sum(s.{c}), 0)::BIGINT AS {c}" for c in _SUM_COLS)
+_LEVEL_COUNTS = ", ".join(f"count(*) FILTER (WHERE r.level = {i})::BIGINT AS r_l{i}" for i in (1, 2, 3, 4))
+_NO_TASKS = "0::BIGINT AS tasks_due, 0::BIGINT AS tasks_done, 0::BIGINT AS tasks_on_time, 0::BIGINT AS points4"
+
+_EXPLORE_SQL = {
+    "units": f"""SELECT u.unit_id AS group_id, u.name AS "group", {_SUMS}
+        FROM units u LEFT JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
+        WHERE u.unit_id IN (SELECT unnest($units)) GROUP BY u.unit_id, u.name""",
+    "level": f"""SELECT u.unit_id AS group_id, u.name AS "group", {_SUMS}
+        FROM unit_closure c JOIN units u ON u.unit_id = c.descendant
+        LEFT JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
+        WHERE c.ancestor = $scope AND c.depth = $depth GROUP BY u.unit_id, u.name""",
+    "month": f"""SELECT u.unit_id AS group_id, u.name AS "group", s.period, {_SUMS}
+        FROM units u JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
+        WHERE u.unit_id IN (SELECT unnest($units)) GROUP BY u.unit_id, u.name, s.period""",
+    "position": f"""SELECT coalesce(o.position, '') AS group_id, coalesce(o.position, '') AS "group", {_SUMS}
+        FROM official_month s JOIN officials o ON o.official_id = s.official_id
+        WHERE s.period BETWEEN $from AND $to AND o.unit_id IN (
+            SELECT descendant FROM unit_closure WHERE ancestor IN (SELECT unnest($units)))
+        GROUP BY coalesce(o.position, '')""",
+    # Counter ids repeat across one-stop offices, so a counter is (the official's unit, counter_id).
+    "counter": f"""SELECT o.unit_id || '/' || coalesce(r.counter_id, '') AS group_id,
+            coalesce(r.counter_id, '–') || ' · ' || any_value(u.name) AS "group", {_NO_TASKS}, {_LEVEL_COUNTS}
+        FROM ratings r JOIN officials o ON o.official_id = r.official_id JOIN units u ON u.unit_id = o.unit_id
+        WHERE r.rated_at >= $start AND r.rated_at < $end AND o.unit_id IN (
+            SELECT descendant FROM unit_closure WHERE ancestor IN (SELECT unnest($units)))
+        GROUP BY o.unit_id, r.counter_id""",
+}
+
+
+def explore(cur, grouping: str, period_from: str, period_to: str, unit_ids: list[str]) -> pd.DataFrame:
+    """Every KPI that adds up from the rollups, over a period range, for one grouping:
+    the chosen units, the units at level 1-3 below `unit_ids[0]`, positions or one-stop counters
+    within the chosen units' subtrees, or months x units. Rates use definitions.RATE_SQL, so they
+    equal unit_kpis for one unit and one month."""
+    if grouping not in EXPLORE_GROUPINGS:
+        raise ValueError(f"unknown grouping {grouping!r}")
+    if period_from > period_to:
+        period_from, period_to = period_to, period_from
+    params = {"from": period_from, "to": period_to}
+    if grouping.startswith("level_"):
+        sql = _EXPLORE_SQL["level"]
+        params.update(scope=unit_ids[0], depth=int(grouping[-1]))
+    else:
+        sql = _EXPLORE_SQL[grouping]
+        params["units"] = list(unit_ids)
+        if grouping == "counter":
+            start, _ = period_bounds(period_from)
+            _, end = period_bounds(period_to)
+            params = {"units": list(unit_ids), "start": start, "end": end}
+    rates = ", ".join(f"{expr} AS {name}" for name, expr in RATE_SQL.items())
+    order = '"group", period' if grouping == "month" else '"group"'
+    return cur.execute(f"""
+        SELECT * EXCLUDE (points4, r_l1, r_l2, r_l3, r_l4), {rates}
+        FROM ({sql}) ORDER BY {order}""", params).df()
