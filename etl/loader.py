@@ -14,7 +14,7 @@ import duckdb
 
 from etl import rollups
 from etl.kinds import INSERT_ONLY, KINDS, LATEST_WINS, Kind, kind_of_file
-from etl.readers import FileRejected, RawFile, drop_raw, read_into_raw
+from etl.readers import FileRejected, RawFile, check_parquet_pages, drop_raw, read_into_raw
 from etl.validate import s, source_record_sql, staging_sql
 
 # Load order of kinds, so that references exist before the facts that name them.
@@ -105,12 +105,12 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
         batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
         try:
             raw = read_into_raw(conn, path)
+            counts = _load_rows(conn, kind, raw, batch_id, path)
         except FileRejected as rejected:
             conn.execute("ROLLBACK")
             batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
             _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
             return ledger_entry(conn, batch_id)
-        counts = _load_raw(conn, kind, raw, batch_id, path.name)
         status = "partial" if counts["quarantined"] else "loaded"
         message = None
         if counts["rows_read"] == 0:
@@ -130,6 +130,16 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
     finally:
         _cleanup(conn)
     return ledger_entry(conn, batch_id)
+
+
+def _load_rows(conn, kind: Kind, raw: RawFile, batch_id: int, path: Path) -> dict:
+    """_load_raw, with a Parquet file whose pages cannot be read rejected as corrupt_file."""
+    try:
+        return _load_raw(conn, kind, raw, batch_id, path.name)
+    except duckdb.Error:
+        if raw.format == "parquet":
+            check_parquet_pages(path)  # raises FileRejected when the file is at fault
+        raise
 
 
 def _reject(conn, batch_id, file, kind, reason, message, started) -> None:

@@ -219,7 +219,8 @@ def _read_parquet(conn, path: Path) -> RawFile:
                      f"FROM read_parquet({_sql_str(str(path))}, file_row_number = true)")
         cols = _describe(conn, "raw")
     except duckdb.Error as exc:
-        conn.execute("DROP VIEW IF EXISTS raw")
+        # No clean-up here: the failed statement aborted the loader's transaction (which it
+        # rolls back), and a view that failed to bind was never created.
         raise FileRejected("corrupt_file",
                            f"{path.name} is not a readable Parquet file ({str(exc).splitlines()[0]})") from None
     cols = [(c, t) for c, t in cols if c not in ("line", "file_row_number")]
@@ -230,6 +231,20 @@ def _read_parquet(conn, path: Path) -> RawFile:
             names[key], types[key] = quote_ident(c), t
     raw_text = "to_json(struct_pack(" + ", ".join(f"{quote_ident(c)} := {quote_ident(c)}" for c, _ in cols) + "))"
     return RawFile("parquet", names, types, raw_text)
+
+
+def check_parquet_pages(path: Path) -> None:
+    """Raise FileRejected when a full scan of the Parquet file fails. Parquet is read lazily
+    (a view): opening it checks only the footer, so a damaged page fails later, mid-load.
+    Uses a connection of its own, since the loader's transaction has failed by then."""
+    probe = duckdb.connect()
+    try:
+        probe.execute(f"SELECT max(hash(COLUMNS(*))) FROM read_parquet({_sql_str(str(path))})").fetchall()
+    except duckdb.Error as exc:
+        raise FileRejected("corrupt_file",
+                           f"{path.name} is a damaged Parquet file ({str(exc).splitlines()[0]})") from None
+    finally:
+        probe.close()
 
 
 def _sql_str(text: str) -> str:
