@@ -195,8 +195,10 @@ def _read_jsonl(conn, path: Path) -> RawFile:
     table = pa.table({"line": pa.array(lines, pa.int64()), "json": pa.array(texts, pa.string())})
     conn.register("jsonl_rows", table)
     try:
+        # CASE, not AND: with AND, json_type still runs on an invalid line and raises.
         conn.execute("CREATE TEMP TABLE raw AS SELECT line, json, "
-                      "json_valid(json) AND json_type(json) = 'OBJECT' AS json_ok FROM jsonl_rows")
+                     "CASE WHEN json_valid(json) THEN json_type(json) = 'OBJECT' ELSE FALSE END AS json_ok "
+                     "FROM jsonl_rows")
     finally:
         conn.unregister("jsonl_rows")
     keys = [r[0] for r in conn.execute(
