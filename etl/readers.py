@@ -92,10 +92,11 @@ def _read_csv(conn, path: Path) -> RawFile:
             [str(path), delim],
         )
     except duckdb.Error as exc:
-        text = str(exc)
-        if "empty" in text.lower() or "no columns" in text.lower():
+        # What failed is in the first lines; the rest lists the dialect, "comment = (empty)" too.
+        what = " ".join(line.strip() for line in str(exc).splitlines()[:2])
+        if "empty" in what.lower() or "no columns" in what.lower():
             raise FileRejected("empty_file", f"{path.name} has no header row") from None
-        raise FileRejected("corrupt_file", f"{path.name} cannot be read as CSV: {text.splitlines()[0]}") from None
+        raise FileRejected("corrupt_file", f"{path.name} cannot be read as CSV: {what}") from None
     cols = _describe(conn, "raw")
     # rowid is the row's position in the file (insertion order is preserved);
     # lines of rejected CSV rows are known and shift the ones after them.
