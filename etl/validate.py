@@ -83,7 +83,7 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
             return default
         if base == "BOOLEAN":  # a typed null (Parquet) gives no value
             return f"coalesce({src}, {default})"
-        v = f"lower({src})"
+        v = f"lower(nfc_normalize({src}))"  # 'có' from Excel may arrive decomposed
         return (f"CASE WHEN {absent or 'FALSE'} THEN {default} WHEN {v} IS NULL THEN FALSE "
                 f"WHEN {v} IN ('true', '1', 'có', 'x', 'yes') THEN TRUE "
                 f"WHEN {v} IN ('false', '0', 'không', 'no') THEN FALSE END")
