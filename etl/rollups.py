@@ -163,13 +163,8 @@ def _tasks_delta(conn) -> None:
     conn.execute("DELETE FROM month_delta WHERE tasks_due = 0 AND tasks_done = 0 AND tasks_on_time = 0 "
                  "AND points4 = 0")
     periods = _periods(conn, "SELECT DISTINCT period FROM month_delta")
-    _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
-    _add_delta(conn, "official_open_due", ("official_id", "due_at"), ("n",), "open_delta")
-    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id FROM "
-                 "(SELECT official_id FROM month_delta UNION SELECT official_id FROM open_delta) d "
-                 "JOIN officials o USING (official_id)")
-    conn.execute("DROP TABLE month_delta; DROP TABLE open_delta")
-    _recompute_units(conn)
+    _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
+    _propagate(conn, "open_delta", "due_at", ("n",), "official_open_due", "unit_open_due", "scope_open_due")
     return periods  # on-time rates changed: rating_not_supported may too
 
 
@@ -177,11 +172,22 @@ def _ratings_delta(conn) -> None:
     conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, strftime(month, '%Y-%m') "
                  f"AS period, * EXCLUDE (official_id, month) FROM (SELECT official_id, "
                  f"date_trunc('month', rated_at) AS month, {_RATING_SUMS} FROM changed_new GROUP BY ALL)")
-    _add_delta(conn, "official_month", ("official_id", "period"), SUMS, "month_delta")
-    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT DISTINCT o.unit_id "
-                 "FROM (SELECT DISTINCT official_id FROM month_delta) d JOIN officials o USING (official_id)")
-    conn.execute("DROP TABLE month_delta")
-    _recompute_units(conn)
+    _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
+
+
+def _propagate(conn, delta: str, grain: str, cols: tuple[str, ...], official: str, unit: str, scope: str) -> None:
+    """Add a per-official delta to the official, unit and subtree rollups, then drop it.
+    All sums are counts (never negative in total), so a row whose sums reach zero is
+    exactly a row a full rebuild would not have, and it is removed."""
+    sums = ", ".join(f"sum(d.{c}) AS {c}" for c in cols)
+    _add_delta(conn, official, ("official_id", grain), cols, delta)
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE unit_delta AS SELECT o.unit_id, d.{grain}, {sums} "
+                 f"FROM {delta} d JOIN officials o USING (official_id) GROUP BY ALL")
+    _add_delta(conn, unit, ("unit_id", grain), cols, "unit_delta")
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE scope_delta AS SELECT c.ancestor AS unit_id, d.{grain}, {sums} "
+                 f"FROM unit_delta d JOIN unit_closure c ON c.descendant = d.unit_id GROUP BY ALL")
+    _add_delta(conn, scope, ("unit_id", grain), cols, "scope_delta")
+    conn.execute(f"DROP TABLE {delta}; DROP TABLE unit_delta; DROP TABLE scope_delta")
 
 
 def _recompute_units(conn) -> None:
