@@ -81,8 +81,8 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False,
             who = f"process {pid.group(1)}" if pid else "another process"
             raise DatabaseBusy(
                 f"the database {path} is in use by {who} (normally the running Thước đo server). "
-                "DuckDB allows one writing process: stop the server first, or drop the file into the "
-                "server's inbox folder so that the server loads it."
+                "DuckDB allows one writing process, and the server owns the file while it runs: "
+                "stop the server, run this command, then start the server again."
             ) from None
         raise EtlError(f"cannot open the database {path}: {text}") from None
     if not read_only:
