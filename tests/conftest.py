@@ -196,12 +196,15 @@ def http_login(base_url: str, login: Login) -> requests.Session:
     return s
 
 
-def callback_payload(output: str, inputs: list[tuple[str, str, object]], state=()) -> dict:
+def callback_payload(outputs: list[tuple[str, str]], inputs: list[tuple[str, str, object]], state=()) -> dict:
     """A `/_dash-update-component` body as Dash's renderer sends it."""
-    outs = [o.split(".") for o in output.split("...") if o]
+    if len(outputs) == 1:
+        output, spec = f"{outputs[0][0]}.{outputs[0][1]}", {"id": outputs[0][0], "property": outputs[0][1]}
+    else:
+        output = ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
+        spec = [{"id": i, "property": p} for i, p in outputs]
     return {
-        "output": output,
-        "outputs": [{"id": i, "property": p} for i, p in outs] if len(outs) > 1 else {"id": outs[0][0], "property": outs[0][1]},
+        "output": output, "outputs": spec,
         "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
         "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"] if inputs else [],
         "state": [{"id": i, "property": p, "value": v} for i, p, v in state],
@@ -227,9 +230,23 @@ def browser():
         b.close()
 
 
+# Counts the page's fetches (Dash's callbacks) so tests can wait until nothing is in flight.
+_TRACK_FETCH = """
+(() => {
+  window.__inflight = 0; window.__lastNet = performance.now();
+  const orig = window.fetch;
+  window.fetch = function(...args) {
+    window.__inflight++; window.__lastNet = performance.now();
+    return orig.apply(this, args).finally(() => { window.__inflight--; window.__lastNet = performance.now(); });
+  };
+})();
+"""
+
+
 def browser_login(browser, base_url: str, login: Login, viewport=(1600, 1000)):
     """A new browser context signed in as `login`; returns (context, page)."""
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
+    context.add_init_script(_TRACK_FETCH)
     page = context.new_page()
     page.goto(base_url + "/login")
     page.fill("#username", login.username)
@@ -240,12 +257,13 @@ def browser_login(browser, base_url: str, login: Login, viewport=(1600, 1000)):
 
 
 def settled(page, timeout: float = 20_000) -> None:
-    """Wait until Dash has no callback in flight and no panel is loading."""
-    page.wait_for_load_state("networkidle", timeout=timeout)
+    """Wait until no callback has been in flight for 300 ms, no panel is loading and a page is shown."""
+    page.wait_for_load_state("load", timeout=timeout)
     page.wait_for_function(
-        "() => !document.querySelector('[data-dash-is-loading=\"true\"]') && "
+        "() => window.__inflight === 0 && performance.now() - window.__lastNet > 300 && "
+        "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
         "!document.querySelector('._dash-loading') && document.querySelector('#_pages_content > *')",
-        timeout=timeout)
+        timeout=timeout, polling=100)
 
 
 def screenshot(page, name: str) -> Path:

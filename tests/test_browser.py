@@ -160,3 +160,71 @@ def test_language_switch_and_sign_out(browser, server, demo):
         screenshot(page, "login")
     finally:
         context.close()
+
+
+def test_export_downloads_exactly_the_table(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["analyst"])
+    try:
+        page.goto(f"{server.base_url}/explore?kpi=on_time_rate&group=level_2&start={_previous(demo.period)}"
+                  f"&end={demo.period}")
+        settled(page)
+        page.locator("#explore-table th", has_text="Nhiệm vụ đến hạn").locator(".column-header--sort").click()
+        settled(page)
+        shown = page.eval_on_selector_all(
+            "#explore-table tbody tr", "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.innerText.trim()))")
+        shown = [r for r in shown if r]
+        headers = page.eval_on_selector_all("#explore-table th .column-header-name", "hs => hs.map(h => h.innerText.trim())")
+        assert 1 < len(shown) <= 20
+        screenshot(page, "explore")
+
+        with page.expect_download() as info:
+            page.click("#explore-csv")
+        assert info.value.suggested_filename.endswith(".csv")
+        path = info.value.path()
+        import csv
+        with open(path, encoding="utf-8-sig", newline="") as f:
+            exported = list(csv.reader(f))
+        assert exported[0] == headers
+        assert len(exported) - 1 == len(shown)
+        for row, cells in zip(exported[1:], shown):
+            assert row[0] == cells[0]
+            assert formats.rate(float(row[1]) if row[1] else None, "vi").replace(" ", "") == cells[1].replace(" ", "")
+            assert formats.number(int(row[2]), "vi") == cells[2]
+
+        with page.expect_download() as info:
+            page.click("#explore-xlsx")
+        import openpyxl
+        assert info.value.suggested_filename.endswith(".xlsx")
+        with open(info.value.path(), "rb") as f:
+            ws = openpyxl.load_workbook(f).active
+        assert [c.value for c in ws[1]] == headers
+        assert [ws.cell(i + 2, 1).value for i in range(len(shown))] == [r[0] for r in shown]
+    finally:
+        context.close()
+
+
+@pytest.mark.parametrize("who, path, marker", [
+    ("admin", "/alerts", "#alerts-body"),
+    ("admin", "/okr", "#okr-tree .okr-objective, #okr-tree .empty-note"),
+    ("admin", "/data", "#freshness-table"),
+    ("official", "/", "#ov-tiles .kpi-tile"),
+])
+def test_every_page_renders_for_its_role(browser, server, demo, who, path, marker):
+    context, page = browser_login(browser, server.base_url, demo.logins[who])
+    try:
+        page.goto(server.base_url + path)
+        settled(page)
+        assert page.locator(marker).count() >= 1
+        assert page.locator("#not-found").count() == 0
+        if path == "/okr" and page.locator("#okr-tree .kr-title").count():
+            page.locator("#okr-tree .kr-title").first.click()
+            settled(page)
+            assert page.locator("#okr-history .js-plotly-plot, #okr-history .empty-note").count() >= 1
+        screenshot(page, f"{who}-{path.strip('/') or 'home'}")
+        # What the role may not open answers like an unknown page.
+        for other in {"official": ["/explore", "/data", "/okr", f"/unit/{demo.dept}"], "admin": []}[who]:
+            page.goto(server.base_url + other)
+            settled(page)
+            assert page.locator("#not-found").count() == 1, other
+    finally:
+        context.close()

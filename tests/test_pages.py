@@ -1,0 +1,181 @@
+"""Pages over HTTP: scope comes from the server-side user whatever a callback payload says;
+plus the formats, exports and lookups the pages rely on."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+
+import duckdb
+import openpyxl
+import pytest
+
+from conftest import callback_payload, http_login, kpis_cli, post_callback
+from dashboard import export, formats
+from dashboard.i18n import LANGS, TEXT
+from dashboard.metrics import lookups
+
+NOT_FOUND = "Trang này không tồn tại hoặc nằm ngoài phạm vi bạn được xem."
+
+
+def _unit_tiles(unit, period):
+    return callback_payload([("uv-tiles", "children")],
+                            [("page-args", "data", {"unit": unit, "period": period}), ("data-version", "data", 1)])
+
+
+def _official_tiles(official, period):
+    return callback_payload([("ov-tiles", "children")],
+                            [("page-args", "data", {"official": official, "period": period}), ("data-version", "data", 1)])
+
+
+def _trends(unit, period):
+    return callback_payload([("uv-trend-rates", "children"), ("uv-trend-score", "children"), ("uv-ratings", "children")],
+                            [("page-args", "data", {"unit": unit, "period": period}), ("data-version", "data", 1)])
+
+
+def _alerts(unit, period):
+    return callback_payload([("alerts-body", "children"), ("alerts-count", "children"), ("alerts-url", "search")],
+                            [("page-args", "data", {"unit": unit, "period": period}), ("alerts-unit", "value", unit),
+                             ("alerts-rule", "value", None), ("data-version", "data", 1)],
+                            [("alerts-url", "search", "")])
+
+
+def _explore(units, period):
+    return callback_payload(
+        [("explore-table", "data"), ("explore-table", "columns"), ("explore-table", "page_count"),
+         ("explore-chart", "children"), ("explore-count", "children"), ("explore-url", "search")],
+        [("explore-kpi", "value", "on_time_rate"), ("explore-group", "value", "units"),
+         ("explore-start", "value", period), ("explore-end", "value", period), ("explore-units", "value", units),
+         ("explore-table", "page_current", 0), ("explore-table", "sort_by", []), ("data-version", "data", 1)],
+        [("explore-url", "search", "")])
+
+
+def _body(r) -> str:
+    assert r.status_code == 200, (r.status_code, r.text[:300])
+    return json.dumps(r.json(), ensure_ascii=False)
+
+
+def test_forged_callbacks_get_nothing_and_are_logged(server, demo):
+    leader = http_login(server.base_url, demo.logins["leader"])
+    own = _body(post_callback(leader, server.base_url, _unit_tiles(demo.dept, demo.period)))
+    assert "kpi-tile" in own and NOT_FOUND not in own
+
+    forged = {
+        "another unit": _unit_tiles(demo.other_dept, demo.period),
+        "the unit above": _unit_tiles(demo.root, demo.period),
+        "another unit's trends": _trends(demo.other_dept, demo.period),
+        "another unit's official": _official_tiles(demo.other_official, demo.period),
+        "another unit's alerts": _alerts(demo.other_dept, demo.period),
+        "a malformed period": _unit_tiles(demo.dept, "2026-13' OR 1=1"),
+        "a list for a unit": _unit_tiles([demo.dept, demo.other_dept], demo.period),
+        "explore (leaders have no export)": _explore([demo.dept], demo.period),
+    }
+    for what, payload in forged.items():
+        body = _body(post_callback(leader, server.base_url, payload))
+        assert "kpi-tile" not in body and "treemap" not in body, what
+        assert NOT_FOUND in body or '"data": []' in body, what
+    log = server.log()
+    assert f"denied unit='{demo.other_dept}' to user='{demo.logins['leader'].username}'" in log
+    assert f"denied official='{demo.other_official}'" in log
+    assert "denied period=" in log
+
+
+def test_an_official_sees_only_their_own_page(server, demo):
+    me = http_login(server.base_url, demo.logins["official"])
+    mine = _body(post_callback(me, server.base_url, _official_tiles(demo.official, demo.period)))
+    assert "kpi-tile" in mine
+    for payload in (_official_tiles(demo.other_official, demo.period), _unit_tiles(demo.dept, demo.period)):
+        assert NOT_FOUND in _body(post_callback(me, server.base_url, payload))
+
+
+def test_tiles_over_http_match_the_cli(server, demo):
+    analyst = http_login(server.base_url, demo.logins["analyst"])
+    body = post_callback(analyst, server.base_url, _official_tiles(demo.official, demo.period)).json()
+    tiles = body["response"]["ov-tiles"]["children"]["props"]["children"]
+    values = {c["props"]["children"]["props"]["id"]: c["props"]["children"]["props"]["data-value"] for c in tiles}
+    expected = kpis_cli(demo.copies["kpis"], "--official", demo.official, "--period", demo.period)
+    assert values["tile-task_score"] == ("" if expected["task_score"] is None else repr(expected["task_score"]))
+    assert values["tile-overdue_open"] == repr(expected["overdue_open"])
+
+
+def test_explore_rows_equal_unit_kpis_for_one_month(server, demo):
+    analyst = http_login(server.base_url, demo.logins["analyst"])
+    body = post_callback(analyst, server.base_url, _explore([demo.dept, demo.other_dept], demo.period)).json()
+    rows = {r["group"]: r for r in body["response"]["explore-table"]["data"]}
+    conn = duckdb.connect(str(demo.copies["kpis"]), read_only=True)
+    names = lookups.unit_names(conn, [demo.dept, demo.other_dept])
+    conn.close()
+    for unit in (demo.dept, demo.other_dept):
+        want = kpis_cli(demo.copies["kpis"], "--unit", unit, "--period", demo.period)
+        row = rows[names[unit]]
+        assert row["on_time_rate"] == pytest.approx(want["on_time_rate"], abs=1e-12)
+        assert row["tasks_due"] == want["tasks_due"]
+
+
+# --- formats, texts and exports -----------------------------------------------------------
+
+@pytest.mark.parametrize("value, lang, text", [
+    (0.8533, "vi", "85,3 %"), (0.8533, "en", "85.3%"), (None, "vi", "–"), (float("nan"), "vi", "–"),
+    (0.0, "vi", "0,0 %"), (1.0, "vi", "100,0 %"),
+])
+def test_rates(value, lang, text):
+    assert formats.rate(value, lang) == text
+
+
+@pytest.mark.parametrize("value, lang, decimals, text", [
+    (1234567, "vi", 0, "1.234.567"), (1234567, "en", 0, "1,234,567"), (56.789, "vi", 1, "56,8"),
+    (None, "vi", 0, "–"), (-3.5, "vi", 1, "-3,5"),
+])
+def test_numbers(value, lang, decimals, text):
+    assert formats.number(value, lang, decimals) == text
+
+
+def test_dates_and_periods():
+    import datetime as dt
+    assert formats.day(dt.date(2026, 10, 5)) == "05/10/2026"
+    assert formats.moment(dt.datetime(2026, 10, 5, 8, 30)) == "05/10/2026 08:30"
+    assert formats.period("2026-10") == "10/2026"
+
+
+def test_every_text_exists_in_both_languages():
+    for key, pair in TEXT.items():
+        assert len(pair) == len(LANGS) and all(p.strip() for p in pair), key
+
+
+@pytest.mark.parametrize("cell, written", [
+    ("=HYPERLINK(\"http://x\")", "'=HYPERLINK(\"http://x\")"), ("+1", "'+1"), ("-2+3", "'-2+3"), ("@SUM(A1)", "'@SUM(A1)"),
+    ("\t=1", "'\t=1"), ("Sở Nội vụ", "Sở Nội vụ"), (-2.5, -2.5), (None, None),
+])
+def test_export_neutralises_formulas(cell, written):
+    columns = [("group", "Nhóm", None), ("v", "=bad header", "rate")]
+    rows = [{"group": cell, "v": 0.5}]
+    text = export.to_csv(rows, columns).decode("utf-8-sig")
+    parsed = list(csv.reader(io.StringIO(text)))
+    assert parsed[0] == ["Nhóm", "'=bad header"]
+    assert parsed[1][0] == ("" if written is None else str(written))
+    ws = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(rows, columns))).active
+    assert ws.cell(2, 1).value == written
+    assert ws.cell(2, 2).value == 0.5 and ws.cell(2, 2).number_format == "0.0%"
+
+
+def test_okr_progress_runs_either_way():
+    assert lookups.kr_progress(16, 40, 10) == pytest.approx(0.8)
+    assert lookups.kr_progress(0.95, 0.9, 0.95) == pytest.approx(1.0)
+    assert lookups.kr_progress(0.85, 0.9, 0.95) == 0.0
+    assert lookups.kr_progress(None, 0, 10) is None
+    assert lookups.kr_progress(5, None, 10) == 0.5
+
+
+def test_okr_tree_takes_kpi_values_from_unit_kpis(demo):
+    from dashboard.metrics.kpis import unit_kpis
+    conn = duckdb.connect(str(demo.copies["kpis"]), read_only=True)
+    try:
+        roots = lookups.okr_tree(conn, demo.root, demo.period, max_depth=1)
+        krs = [kr for node in roots for kr in node["key_results"]]
+        assert krs
+        for kr in krs:
+            if kr["metric"] != "manual":
+                want = unit_kpis(conn, demo.root, demo.period)[kr["metric"]]
+                assert kr["value"] == (len(want) if isinstance(want, list) else want)
+    finally:
+        conn.close()
