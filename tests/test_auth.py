@@ -185,3 +185,21 @@ def test_logout_needs_the_csrf_token(server, demo):
     s = http_login(server.base_url, demo.logins["analyst"])
     assert s.post(server.base_url + "/logout", allow_redirects=False).status_code == 403
     assert s.get(server.base_url + "/api/data-version").status_code == 200
+
+
+def test_demo_mode_prints_working_logins(demo, tmp_path):
+    import re
+    import shutil
+
+    from conftest import start_server, stop_server
+    db = tmp_path / "demo.duckdb"
+    shutil.copy(demo.copies["kpis"], db)
+    srv = start_server(db, tmp_path / "demo.log", "--demo", env={"THUOCDO_SECRET_KEY": ""})
+    try:
+        printed = srv.log()
+        logins = dict(re.findall(r"^\s+(\S+)\s+(\S+)\s+(?:admin|leader|analyst|official)\s", printed, re.M))
+        assert {"admin", "lanhdao", "lanhdao.so", "phantich", "canbo"} <= set(logins)
+        s = http_login(srv.base_url, Login("admin", logins["admin"], "admin"))
+        assert s.get(srv.base_url + "/api/data-version").status_code == 200
+    finally:
+        stop_server(srv)
