@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import auth, cache, db, live, settings
+from dashboard import api, auth, cache, db, live, settings
 from dashboard.components import shell
 
 
@@ -20,6 +20,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     auth.init_app(server)
     live.init_app(server)  # after auth: its timer goes first, so Server-Timing covers the gate too
     cache.init_app(server, checked["CACHE_ENTRIES"])
+    api.init_app(server)
     app = dash.Dash(
         "dashboard", server=server, use_pages=True, pages_folder="pages",
         suppress_callback_exceptions=True,  # page layouts depend on the user, so no validation layout
