@@ -70,8 +70,8 @@ def ledger_entry(conn, batch_id: int) -> dict:
     entry = dict(zip(keys, row))
     entry["started_at"] = entry["started_at"].isoformat(timespec="seconds") if entry["started_at"] else None
     entry["reasons"] = dict(cur.execute(
-        "SELECT reason, count(*) FROM quarantine WHERE batch_id = ? GROUP BY reason ORDER BY reason",
-        [batch_id]).fetchall())
+        "SELECT reason, count(*) FROM quarantine WHERE batch_id = ? OR retried_by = ? GROUP BY reason "
+        "ORDER BY reason", [batch_id, batch_id]).fetchall())
     return entry
 
 
@@ -100,11 +100,19 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
                 f"({', '.join(KIND_ORDER)}); rename it, e.g. tasks_{path.name}", started)
         return ledger_entry(conn, batch_id)
 
+    # The raw rows are read before the transaction: a reader may retry another way (CSV with
+    # quoted line breaks) after an error, which inside a transaction would abort it.
+    try:
+        raw = read_into_raw(conn, path)
+    except FileRejected as rejected:
+        _cleanup(conn)
+        batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
+        _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
+        return ledger_entry(conn, batch_id)
     conn.execute("BEGIN")
     try:
         batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
         try:
-            raw = read_into_raw(conn, path)
             counts = _load_rows(conn, kind, raw, batch_id, path)
         except FileRejected as rejected:
             conn.execute("ROLLBACK")
@@ -150,7 +158,7 @@ def _reject(conn, batch_id, file, kind, reason, message, started) -> None:
 def _record_file_reason(conn, batch_id, file, kind, reason, message) -> None:
     """A whole-file rejection is a quarantine entry without a line, so reasons count it."""
     conn.execute(
-        "INSERT INTO quarantine VALUES (nextval('quarantine_seq'), ?, ?, ?, NULL, NULL, NULL, ?, ?, NULL)",
+        "INSERT INTO quarantine VALUES (nextval('quarantine_seq'), ?, ?, ?, NULL, NULL, NULL, ?, ?, NULL, NULL)",
         [batch_id, file, kind, reason, message])
 
 
@@ -167,11 +175,11 @@ def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: 
     malformed = len(raw.malformed)
     for line, text, detail in raw.malformed:
         conn.execute("INSERT INTO quarantine VALUES (nextval('quarantine_seq'), ?, ?, ?, ?, ?, NULL, "
-                     "'malformed_line', ?, NULL)", [batch_id, file, kind.name, line, text, detail])
+                     "'malformed_line', ?, NULL, NULL)", [batch_id, file, kind.name, line, text, detail])
     if missing:
         n = conn.execute(
             f"INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, line, {raw.raw_text}, NULL, "
-            f"'missing_column', ?, NULL FROM raw",
+            f"'missing_column', ?, NULL, NULL FROM raw",
             [batch_id, file, kind.name, f"required column(s) {', '.join(missing)} missing from the header"]
         ).fetchone()[0]
         return {"rows_read": n + malformed, "loaded": 0, "duplicates": 0, "quarantined": n + malformed,
@@ -311,14 +319,14 @@ def _quarantine(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay
     """Bad rows to the quarantine with their source text and values, taken from `raw`."""
     if replay:
         # A replayed row that fails again stays where it is, with its newest reason.
-        conn.execute("UPDATE quarantine q SET reason = s._reason, detail = s._detail "
-                     "FROM staged s WHERE s.qid = q.quarantine_id AND s._reason IS NOT NULL")
+        conn.execute("UPDATE quarantine q SET reason = s._reason, detail = s._detail, retried_by = ? "
+                     "FROM staged s WHERE s.qid = q.quarantine_id AND s._reason IS NOT NULL", [batch_id])
         conn.execute("UPDATE quarantine q SET resolved_by = ? FROM staged s "
                      "WHERE s.qid = q.quarantine_id AND s._reason IS NULL", [batch_id])
         return conn.execute("SELECT count(*) FROM staged WHERE _reason IS NOT NULL").fetchone()[0]
     return conn.execute(
         f"INSERT INTO quarantine SELECT nextval('quarantine_seq'), ?, ?, ?, s.line, r.raw_text, r.record, "
-        f"s._reason, s._detail, NULL FROM staged s JOIN ("
+        f"s._reason, s._detail, NULL, NULL FROM staged s JOIN ("
         f"SELECT line, {raw.raw_text} AS raw_text, {source_record_sql(kind, raw)} AS record FROM raw "
         f"WHERE line IN (SELECT line FROM staged WHERE _reason IS NOT NULL)) r USING (line) "
         f"WHERE s._reason IS NOT NULL", [batch_id, file, kind.name]).fetchone()[0]

@@ -79,49 +79,117 @@ def _sniff_delimiter(path: Path) -> str:
 
 def _read_csv(conn, path: Path) -> RawFile:
     delim = _sniff_delimiter(path)
-    conn.execute("DROP TABLE IF EXISTS csv_rejects")
-    conn.execute("DROP TABLE IF EXISTS csv_scans")
     try:
-        # all_varchar: the loader parses every value itself, so a bad value becomes a
-        # quarantined row with a reason instead of a failed file.
-        conn.execute(
-            "CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, delim = ?, header = true, "
-            "all_varchar = true, quote = '\"', escape = '\"', null_padding = true, "
-            "store_rejects = true, rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', "
-            "encoding = 'utf-8', auto_detect = true, sample_size = 1024)",
-            [str(path), delim],
-        )
+        _csv_into_raw(conn, path, delim, parallel=True)
     except duckdb.Error as exc:
-        # What failed is in the first lines; the rest lists the dialect, "comment = (empty)" too.
-        what = " ".join(line.strip() for line in str(exc).splitlines()[:2])
-        if "empty" in what.lower() or "no columns" in what.lower():
-            raise FileRejected("empty_file", f"{path.name} has no header row") from None
-        raise FileRejected("corrupt_file", f"{path.name} cannot be read as CSV: {what}") from None
-    cols = _describe(conn, "raw")
-    # rowid is the row's position in the file (insertion order is preserved);
-    # lines of rejected CSV rows are known and shift the ones after them.
+        if "parallel" not in str(exc).lower():
+            _reject_csv(path, exc)
+        # A line break inside a quoted value (Alt+Enter in Excel) needs the serial reader.
+        conn.execute("DROP TABLE IF EXISTS raw")
+        try:
+            _csv_into_raw(conn, path, delim, parallel=False)
+        except duckdb.Error as exc2:
+            _reject_csv(path, exc2)
+    cols = [c for c, _ in _describe(conn, "raw")]
+    rejects = conn.execute("SELECT DISTINCT line, csv_line, error_message FROM csv_rejects ORDER BY line").fetchall()
+    rows = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
     conn.execute("ALTER TABLE raw ADD COLUMN line BIGINT")
-    conn.execute("UPDATE raw SET line = rowid - (SELECT min(rowid) FROM raw) + 2")
-    malformed = []
-    try:
-        rej = conn.execute(
-            "SELECT DISTINCT line, csv_line, error_message FROM csv_rejects ORDER BY line").fetchall()
-    except duckdb.Error:
-        rej = []
-    if rej:
-        rejected_lines = [r[0] for r in rej]
-        _shift_lines(conn, rejected_lines)
-        malformed = [(r[0], r[1], f"malformed CSV line: {r[2].splitlines()[0]}") for r in rej]
-    names = {c.lower().strip().lstrip("\ufeff"): quote_ident(c) for c, _ in cols}
-    raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(
-        f"coalesce({quote_ident(c)}, '')" for c, _ in cols) + ")" if cols else "NULL"
+    if _physical_lines(path) == 1 + rows + len(rejects):
+        # one record per line: a row's line is its position, shifted by rejected lines before it
+        conn.execute("UPDATE raw SET line = rowid - (SELECT min(rowid) FROM raw) + 2")
+        for bad in sorted(r[0] for r in rejects):
+            conn.execute("UPDATE raw SET line = line + 1 WHERE line >= ?", [bad])
+        malformed = [(line, text, f"malformed CSV line: {msg.splitlines()[0]}") for line, text, msg in rejects]
+    else:
+        # blank lines or quoted line breaks: count lines the way a person reads the file
+        malformed = _number_lines_by_parsing(conn, path, delim, len(cols), rejects)
+    raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(f"coalesce({quote_ident(c)}, '')" for c in cols) + ")"
+    # DuckDB's sniffer names extra fields of early rows column5, …: a row with more fields
+    # than the header is malformed, never loaded with values dropped.
+    header = _header_fields(path, delim)
+    extra = cols[len(header):]
+    if extra:
+        where = " OR ".join(f"{quote_ident(c)} IS NOT NULL" for c in extra)
+        malformed += [(line, text, f"malformed CSV line: more fields than the {len(header)} of the header")
+                      for line, text in conn.execute(f"SELECT line, {raw_text} FROM raw WHERE {where}").fetchall()]
+        conn.execute(f"DELETE FROM raw WHERE {where}")
+        cols = cols[:len(header)]
+        raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(f"coalesce({quote_ident(c)}, '')" for c in cols) + ")"
+        malformed.sort()
+    names = {c.lower().strip().lstrip("\ufeff"): quote_ident(c) for c in cols}
     return RawFile("csv", names, {k: "VARCHAR" for k in names}, raw_text, malformed)
 
 
-def _shift_lines(conn, rejected_lines: list[int]) -> None:
-    """Good rows after a rejected line sit one line further down the file."""
-    for bad in sorted(rejected_lines):
-        conn.execute("UPDATE raw SET line = line + 1 WHERE line >= ?", [bad])
+def _header_fields(path: Path, delim: str) -> list[str]:
+    import csv
+
+    with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:
+        return next(csv.reader(f, delimiter=delim, quotechar='"'), [])
+
+
+def _csv_into_raw(conn, path: Path, delim: str, parallel: bool) -> None:
+    conn.execute("DROP TABLE IF EXISTS csv_rejects")
+    conn.execute("DROP TABLE IF EXISTS csv_scans")
+    # all_varchar: the loader parses every value itself, so a bad value becomes a quarantined
+    # row with a reason instead of a failed file; short rows are padded, long ones rejected.
+    conn.execute(
+        "CREATE TEMP TABLE raw AS SELECT * FROM read_csv(?, delim = ?, header = true, all_varchar = true, "
+        "quote = '\"', escape = '\"', null_padding = true, parallel = ?, store_rejects = true, "
+        "rejects_table = 'csv_rejects', rejects_scan = 'csv_scans', encoding = 'utf-8', "
+        "auto_detect = true, sample_size = 1024)", [str(path), delim, parallel])
+
+
+def _reject_csv(path: Path, exc: Exception):
+    # What failed is in the first lines; the rest lists the dialect, "comment = (empty)" too.
+    what = " ".join(line.strip() for line in str(exc).splitlines()[:2])
+    if "empty" in what.lower() or "no columns" in what.lower():
+        raise FileRejected("empty_file", f"{path.name} has no header row") from None
+    raise FileRejected("corrupt_file", f"{path.name} cannot be read as CSV: {what}") from None
+
+
+def _physical_lines(path: Path) -> int:
+    """Lines of the file up to its last non-blank one (blank lines at the very end do not count)."""
+    newlines = 0
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 24), b""):
+            newlines += block.count(b"\n")
+        f.seek(max(0, f.tell() - 65536))
+        tail = f.read()
+    ending = tail[len(tail.rstrip(b"\r\n\t ")):]
+    trailing = ending.count(b"\n")
+    return newlines - trailing + 1
+
+
+def _number_lines_by_parsing(conn, path: Path, delim: str, ncols: int, rejects) -> list[tuple[int, str, str]]:
+    """Give raw rows and rejected records the line they start on, reading the file with
+    Python's csv module the way DuckDB does: blank lines skipped, records of more fields
+    than the header rejected. Slow, so only used when lines and records disagree."""
+    import csv
+    import pyarrow as pa
+
+    kept, bad = [], []
+    with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:
+        reader = csv.reader(f, delimiter=delim, quotechar='"')
+        next(reader, None)
+        start = reader.line_num + 1
+        for record in reader:
+            if record and any(field for field in record) or len(record) > 1:
+                (bad if len(record) > ncols or any("\ufffd" in v for v in record) else kept).append(
+                    (start, delim.join(record)))
+            start = reader.line_num + 1
+    if len(kept) != conn.execute("SELECT count(*) FROM raw").fetchall()[0][0]:
+        return [(line, text, f"malformed CSV line: {msg.splitlines()[0]}") for line, text, msg in rejects]
+    lines = pa.table({"position": pa.array(range(len(kept)), pa.int64()),
+                      "physical": pa.array([line for line, _ in kept], pa.int64())})
+    conn.register("csv_lines", lines)
+    try:
+        conn.execute("UPDATE raw SET line = m.physical FROM csv_lines m "
+                     "WHERE m.position = raw.rowid - (SELECT min(rowid) FROM raw)")
+    finally:
+        conn.unregister("csv_lines")
+    messages = [msg.splitlines()[0] for _, _, msg in rejects] + [""] * len(bad)
+    return [(line, text, f"malformed CSV line: {messages[i]}".rstrip(": "))
+            for i, (line, text) in enumerate(bad)]
 
 
 def _cell_text(value) -> str | None:

@@ -145,7 +145,8 @@ CREATE TABLE quarantine (
     record        JSON,                 -- the row's fields, for replay
     reason        VARCHAR NOT NULL,     -- machine code, e.g. unknown_official
     detail        VARCHAR,              -- human sentence
-    resolved_by   BIGINT                -- batch that later loaded it (replay)
+    resolved_by   BIGINT,               -- batch that later loaded it (replay)
+    retried_by    BIGINT                -- the last replay batch that tried it and failed
 );
 
 -- Bumped in every loading transaction; dashboards poll it to know when to refresh.

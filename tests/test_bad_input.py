@@ -321,6 +321,7 @@ def test_replay_after_the_official_arrives(db):
     proc = run_cli("etl", "replay", "--db", db, "--json", check_codes=(EXIT_QUARANTINE,))
     [early] = json_lines(proc.stdout)
     assert (early["kind"], early["rows_read"], early["loaded"], early["quarantined"]) == ("ratings", 1, 0, 1)
+    assert early["reasons"] == {"unknown_official": 1}
     assert query(db, "SELECT reason, resolved_by FROM quarantine WHERE quarantine_id = ?", [qid]) == [
         ("unknown_official", None)]
 
@@ -377,8 +378,6 @@ def test_a_csv_the_reader_fails_on_is_not_called_empty(db, tmp_path):
     assert "empty_file" not in entry["reasons"], entry
 
 
-@pytest.mark.xfail(strict=True, reason="open loader problem: DuckDB's parallel CSV scanner refuses a quoted "
-                   "line break with null_padding, so the whole file is rejected")
 def test_a_quoted_line_break_loads(db, tmp_path):
     path = tmp_path / "tasks_note_with_line_break.csv"
     path.write_text(f'{TASK_HEADER}\n{GOOD_TASK.replace("Lập báo cáo tuần", chr(34) + "Lập báo cáo" + chr(10) + "tuần" + chr(34))}\n'
@@ -389,9 +388,6 @@ def test_a_quoted_line_break_loads(db, tmp_path):
     assert query(db, "SELECT line FROM quarantine WHERE batch_id = ?", [entry["batch_id"]]) == [(4,)]
 
 
-@pytest.mark.xfail(strict=True, reason="open loader problem: DuckDB's CSV reader skips blank lines and the "
-                   "loader numbers rows by position, so every row after a blank line is reported one line "
-                   "too high")
 def test_line_numbers_after_a_blank_line(db, tmp_path):
     path = tmp_path / "tasks_blank_line.csv"
     path.write_text(f"{TASK_HEADER}\n{GOOD_TASK}\n\n{LATE_TASK}\n", encoding="utf-8")
@@ -399,6 +395,16 @@ def test_line_numbers_after_a_blank_line(db, tmp_path):
     assert (entry["loaded"], entry["reasons"]) == (1, {"due_before_assigned": 1})
     assert query(db, "SELECT line, raw FROM quarantine WHERE batch_id = ?", [entry["batch_id"]]) == [
         (4, LATE_TASK)]
+
+
+def test_a_row_with_more_fields_than_the_header_is_quarantined_not_trimmed(db, tmp_path):
+    path = tmp_path / "tasks_extra_field.csv"
+    path.write_text(f"{TASK_HEADER}\n{GOOD_TASK},surplus\n{LATE_TASK}\n", encoding="utf-8")
+    _, entry = load(db, path)
+    assert entry["reasons"] == {"malformed_line": 1, "due_before_assigned": 1}
+    assert entry["loaded"] == 0
+    assert query(db, "SELECT line, raw FROM quarantine WHERE batch_id = ? AND reason = 'malformed_line'",
+                 [entry["batch_id"]]) == [(2, f"{GOOD_TASK},surplus")]
 
 
 # --- the CLI's other exits -------------------------------------------------------------------
