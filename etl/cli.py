@@ -141,9 +141,11 @@ def _status(args) -> int:
 def _demo(args) -> int:
     from etl.demo import build_demo
 
-    summary = build_demo(args.db, scale=args.scale, out_dir=args.out, seed=args.seed, until=args.until)
-    print(json.dumps(summary, ensure_ascii=False, default=str, indent=2))
-    return EXIT_OK
+    summary = build_demo(args.db, scale=args.scale, out_dir=args.out, seed=args.seed, until=args.until,
+                         progress=lambda text: print(text, file=sys.stderr, flush=True))
+    shown = {k: v for k, v in summary.items() if k not in ("ledger", "files")}  # per file: see `status`
+    print(json.dumps(shown, ensure_ascii=False, default=str, indent=2))
+    return EXIT_QUARANTINE if summary["quarantined"] else EXIT_OK
 
 
 COMMANDS = {"init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo}

@@ -85,6 +85,7 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False,
                 "stop the server, run this command, then start the server again."
             ) from None
         raise EtlError(f"cannot open the database {path}: {text}") from None
+    conn.execute("SET enable_progress_bar = false")  # loads print their own summaries
     if not read_only:
         migrate(conn)
     return conn
