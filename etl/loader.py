@@ -130,7 +130,7 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
                        f"every row is kept in quarantine")
         _finish_batch(conn, batch_id, status, counts, started, message)
         if counts["loaded"]:
-            conn.execute("UPDATE data_version SET version = version + 1, changed_at = now()::TIMESTAMP")
+            _bump_data_version(conn)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -148,6 +148,11 @@ def _load_rows(conn, kind: Kind, raw: RawFile, batch_id: int, path: Path) -> dic
         if raw.format == "parquet":
             check_parquet_pages(path)  # raises FileRejected when the file is at fault
         raise
+
+
+def _bump_data_version(conn) -> None:
+    """Pages poll this number; it moves in the same transaction as the data."""
+    conn.execute("UPDATE data_version SET version = version + 1, changed_at = now()::TIMESTAMP")
 
 
 def _reject(conn, batch_id, file, kind, reason, message, started) -> None:
@@ -355,7 +360,7 @@ def replay(conn: duckdb.DuckDBPyConnection) -> list[dict]:
             _finish_batch(conn, batch_id, "replay", counts, started,
                           f"retried {counts['rows_read']} quarantined {name} rows")
             if counts["loaded"]:
-                conn.execute("UPDATE data_version SET version = version + 1, changed_at = now()::TIMESTAMP")
+                _bump_data_version(conn)
             conn.execute("COMMIT")
         except Exception:
             conn.execute("ROLLBACK")
