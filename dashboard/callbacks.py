@@ -7,6 +7,8 @@ every call, whatever the callback's inputs say.
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import dash
 from typing import Any, Callable
 
 from dashboard import cache, db, scope
@@ -30,20 +32,48 @@ class Ctx:
         return (who, self.period)
 
     def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
-        return cached(self.cur, self.lang, name, args, build)
+        return cached(self.cur, self.lang, name, args, build, json_ready=True)
 
 
-def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any]) -> Any:
-    """`build()` once per data version, panel, arguments, language and day (overdue counts move daily)."""
-    return cache.cached(lookups.data_version(cur), name, (*args, lang, today_local()), build)
+    def built(self, name: str) -> Any:
+        """The panel if some viewer already built it for this data version, else None."""
+        key = (lookups.data_version(self.cur), name, (*self.key, self.lang, today_local()))
+        return cache.panel_cache().peek(key)
 
 
-def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1):
+def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any], *, json_ready: bool = False) -> Any:
+    """`build()` once per data version, panel, arguments, language and day (overdue counts move daily).
+    With `json_ready`, components are kept as plain JSON structures (see cache.json_ready)."""
+    make = (lambda: cache.json_ready(build())) if json_ready else build
+    return cache.cached(lookups.data_version(cur), name, (*args, lang, today_local()), make)
+
+
+def prefill(ctx: Ctx, panels: dict[str, str | tuple[str, ...]]) -> tuple[dict[str, Any], list[str]]:
+    """Panels already built for this data version go straight into the layout, so a page
+    somebody has seen needs one round trip instead of two. Returns ({output id: content},
+    names prefilled); the callbacks skip those names on their first call (see `panel`)."""
+    contents, names = {}, []
+    for name, ids in panels.items():
+        value = ctx.built(name)
+        if value is None:
+            continue
+        names.append(name)
+        if isinstance(ids, tuple):
+            contents.update(zip(ids, value))
+        else:
+            contents[ids] = value
+    return contents, names
+
+
+def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1, prefilled=()):
     """The panel(s) `build(ctx)` makes, shared through the cache; for a target the user may
-    not see (ctx None), the not-found note in each of the `n` outputs."""
+    not see (ctx None), the not-found note in each of the `n` outputs. On the first call after
+    a layout that already holds the panel (`prefilled`), nothing is sent again."""
     if ctx is None:
         note = common.empty(t("not_found_body", current_lang()))
         return note if n == 1 else (note,) * n
+    if dash.ctx.triggered_id is None and name in (prefilled or ()):
+        return dash.no_update if n == 1 else (dash.no_update,) * n  # the layout already holds it
     return ctx.cached(name, ctx.key, lambda: build(ctx))
 
 

@@ -81,7 +81,7 @@ def test_changing_the_period_updates_every_panel(browser, server, demo):
         settled(page)
         before_period = shown_period(page)
         panels = ["#uv-tiles", "#uv-children", "#uv-tree", "#uv-trend-rates", "#uv-trend-score", "#uv-ratings",
-                  "#uv-ranking", "#uv-rules"]
+                  "#ranking-table", "#uv-rules"]
         before = {p: page.inner_html(p) for p in panels}
         options = page.locator("#period-picker")
         options.click()

@@ -52,11 +52,13 @@ def header(title, lang: str, *, subtitle=None, breadcrumbs=None, periods=None, p
         **({"data-period": period} if period else {}))
 
 
-def panel(title: str, body_id: str, lang: str, *, extra=None, min_height: int = 120, className: str = "") -> dbc.Card:
-    """A titled card whose body a callback fills; shows a spinner while it loads."""
+def panel(title: str, body_id: str, lang: str, *, extra=None, min_height: int = 120, className: str = "",
+          content=None) -> dbc.Card:
+    """A titled card whose body a callback fills (or `content`, when already built); shows a
+    spinner while it loads."""
     return dbc.Card([
         dbc.CardHeader([html.H2(title, className="panel-title"), extra], className="d-flex justify-content-between align-items-center"),
-        dbc.CardBody(dcc.Loading(html.Div(id=body_id, style={"minHeight": f"{min_height}px"}),
+        dbc.CardBody(dcc.Loading(html.Div(content, id=body_id, style={"minHeight": f"{min_height}px"}),
                                  type="default", delay_show=150, overlay_style={"visibility": "visible", "opacity": .5})),
     ], className=f"panel mb-3 {className}")
 

@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from flask_login import current_user
 
 from dashboard import formats, scope
-from dashboard.callbacks import Ctx, official_ctx, panel
+from dashboard.callbacks import Ctx, official_ctx, panel, prefill
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
 from dashboard.i18n import t
@@ -19,7 +19,13 @@ from dashboard.metrics.kpis import official_kpis
 STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 
 
+PANELS = {"official-tiles": "ov-tiles", "official-charts": ("ov-scores", "ov-satisfaction"),
+          "official-tasks": "ov-tasks", "official-comments": "ov-comments", "official-history": "ov-history"}
+
+
 def layout(cur, official: dict, period: str, lang: str) -> html.Div:
+    """The page skeleton, with the panels already built for this data version (see unit_view)."""
+    built, names = prefill(Ctx(cur, lang, period, official=official), PANELS)
     if current_user.role == "official":  # officials cannot open unit pages: plain text, no links
         trail = html.Nav(html.Ol([html.Li(official["unit_name"], className="breadcrumb-item")], className="breadcrumb mb-1"),
                          id="breadcrumbs", **{"aria-label": "breadcrumb"})
@@ -34,17 +40,22 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     return html.Div([
         common.header(official["full_name"], lang, subtitle=[f"{official['unit_name']} · ", *badges],
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period}),
-        dcc.Loading(html.Div(id="ov-tiles", className="mb-3", style={"minHeight": "110px"}), delay_show=150),
+        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names}),
+        dcc.Loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"}),
+                    delay_show=150),
         dbc.Row([
-            dbc.Col(common.panel(t("score_vs_rating", lang), "ov-scores", lang, min_height=300), lg=6),
-            dbc.Col(common.panel(t("satisfaction_trend", lang), "ov-satisfaction", lang, min_height=300), lg=6),
+            dbc.Col(common.panel(t("score_vs_rating", lang), "ov-scores", lang, min_height=300,
+                                 content=built.get("ov-scores")), lg=6),
+            dbc.Col(common.panel(t("satisfaction_trend", lang), "ov-satisfaction", lang, min_height=300,
+                                 content=built.get("ov-satisfaction")), lg=6),
         ]),
         dbc.Row([
-            dbc.Col(common.panel(t("tasks_this_period", lang), "ov-tasks", lang, min_height=160), xxl=7, lg=12),
-            dbc.Col(common.panel(t("latest_comments", lang), "ov-comments", lang, min_height=160), xxl=5, lg=12),
+            dbc.Col(common.panel(t("tasks_this_period", lang), "ov-tasks", lang, min_height=160,
+                                 content=built.get("ov-tasks")), xxl=7, lg=12),
+            dbc.Col(common.panel(t("latest_comments", lang), "ov-comments", lang, min_height=160,
+                                 content=built.get("ov-comments")), xxl=5, lg=12),
         ]),
-        common.panel(t("eval_history", lang), "ov-history", lang, min_height=120),
+        common.panel(t("eval_history", lang), "ov-history", lang, min_height=120, content=built.get("ov-history")),
     ], className="official-view")
 
 
@@ -139,7 +150,7 @@ def _history(ctx: Ctx):
 # --- callbacks ------------------------------------------------------------------------------
 
 def _fill(args, name: str, build, n: int = 1):
-    return panel(official_ctx(args), name, build, n)
+    return panel(official_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
 
 
 @callback(Output("ov-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))

@@ -61,6 +61,24 @@ def records(df: pd.DataFrame) -> list[dict]:
     return [{k: clean(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
+def page_of(df: pd.DataFrame, page: int | None, page_size: int, sort_by, default: tuple[str, bool]) -> tuple[pd.DataFrame, int]:
+    """One page of a server-side table, sorted by an existing column (else `default`:
+    (column, descending)), missing values last; and the number of pages."""
+    column, descending = default
+    if sort_by and isinstance(sort_by, list) and isinstance(sort_by[0], dict) and sort_by[0].get("column_id") in df.columns:
+        column, descending = sort_by[0]["column_id"], sort_by[0].get("direction") != "asc"
+    ordered = df.sort_values([column], ascending=not descending, na_position="last", kind="stable")
+    pages = max(1, -(-len(df) // page_size))
+    page = min(max(int(page or 0), 0), pages - 1)
+    return ordered.iloc[page * page_size:(page + 1) * page_size], pages
+
+
+def server_table(table_id: str, columns: list[dict], page_size: int, sort_by=None) -> dash_table.DataTable:
+    """A table whose rows a callback serves one page at a time (large scopes: 150,000 officials)."""
+    return datatable(table_id, columns, [], page_size=page_size, sort_by=sort_by,
+                     page_action="custom", sort_action="custom", sort_mode="single", page_current=0, page_count=1)
+
+
 def band_column(rate, lang: str) -> str:
     symbol, name = band(rate)
     words = {"good": ("tốt", "good"), "fair": ("trung bình", "fair"), "poor": ("cần chú ý", "needs attention"),
@@ -76,10 +94,11 @@ def datatable(table_id: str, columns: list[dict], rows: list[dict], *, page_size
         {"if": {"filter_query": '{band} contains "■"', "column_id": "band"}, "backgroundColor": "#fdf1d6", "color": "#6b4d00"},
         {"if": {"filter_query": '{band} contains "▼"', "column_id": "band"}, "backgroundColor": "#f9dccb", "color": "#8a3300"},
     ]
+    paging = {"sort_action": "native", "page_action": "native" if len(rows) > page_size else "none"}
+    paging.update({k: kwargs.pop(k) for k in ("sort_action", "page_action", "sort_mode", "page_current", "page_count")
+                   if k in kwargs})
     return dash_table.DataTable(
-        id=table_id, columns=columns, data=rows,
-        sort_action="native", sort_by=sort_by or [], page_action="native" if len(rows) > page_size else "none",
-        page_size=page_size, markdown_options={"link_target": "_self"} if markdown else None,
+        id=table_id, columns=columns, data=rows, sort_by=sort_by or [], page_size=page_size, **paging, markdown_options={"link_target": "_self"} if markdown else None,
         style_table={"overflowX": "auto"}, style_as_list_view=True,
         style_cell={"fontFamily": FONT, "fontSize": "0.9rem", "padding": "6px 8px", "textAlign": "right",
                     "whiteSpace": "normal", "height": "auto", "maxWidth": "320px"},

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import formats
-from dashboard.callbacks import Ctx, panel, unit_ctx
+from dashboard.callbacks import Ctx, cached, panel, prefill, unit_ctx
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import tiles
 from dashboard.i18n import t
@@ -20,34 +20,56 @@ from dashboard.metrics.kpis import unit_kpis
 RANKING_COLUMNS = ("full_name", "position", "unit_name", "tasks_due", "on_time_rate", "completion_rate",
                    "task_score", "ratings_count", "satisfaction_rate", "score", "rating")
 TREE_MAX_BOXES = 80
+RANKING_PAGE = 15
 CHILD_COLUMNS = ("name", "band", "officials_total", "tasks_due", "on_time_rate", "completion_rate", "task_score",
                  "overdue_open", "satisfaction_rate", "pending_evaluations", "violations", "warnings")
 
 
+PANELS = {"unit-tiles": "uv-tiles", "unit-children": "uv-children", "unit-tree": "uv-tree",
+          "unit-trends": ("uv-trend-rates", "uv-trend-score", "uv-ratings"), "unit-rules": "uv-rules"}
+
+
 def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_top: str | None) -> html.Div:
-    """The page skeleton; every panel is filled by a callback below."""
+    """The page skeleton; panels somebody already built for this data version come with it,
+    the others are filled by the callbacks below."""
     crumbs = lookups.breadcrumbs(cur, unit["unit_id"], top=crumbs_top)
+    built, names = prefill(Ctx(cur, lang, period, unit=unit),
+                           PANELS if detailed else {k: v for k, v in PANELS.items() if k != "unit-rules"})
     title = unit["name"]
     subtitle = f"{t('nav_unit', lang)} · {unit['kind'] or ''} · {unit['unit_id']}"
     body = [
         common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
                       periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period}),
-        dcc.Loading(html.Div(id="uv-tiles", className="mb-3", style={"minHeight": "110px"}), delay_show=150),
+        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, "prefilled": names}),
+        dcc.Loading(html.Div(built.get("uv-tiles"), id="uv-tiles", className="mb-3", style={"minHeight": "110px"}),
+                    delay_show=150),
         dbc.Row([
-            dbc.Col(common.panel(t("children", lang), "uv-children", lang, min_height=200), xxl=7, lg=12),
-            dbc.Col(common.panel(t("tree", lang), "uv-tree", lang, min_height=360), xxl=5, lg=12),
+            dbc.Col(common.panel(t("children", lang), "uv-children", lang, min_height=200,
+                                 content=built.get("uv-children")), xxl=7, lg=12),
+            dbc.Col(common.panel(t("tree", lang), "uv-tree", lang, min_height=360, content=built.get("uv-tree")),
+                    xxl=5, lg=12),
         ]),
         dbc.Row([
-            dbc.Col(common.panel(t("trends", lang), "uv-trend-rates", lang, min_height=300), xl=4, lg=6),
-            dbc.Col(common.panel(t("task_score", lang), "uv-trend-score", lang, min_height=300), xl=4, lg=6),
-            dbc.Col(common.panel(t("rating_dist", lang), "uv-ratings", lang, min_height=300), xl=4, lg=12),
+            dbc.Col(common.panel(t("trends", lang), "uv-trend-rates", lang, min_height=300,
+                                 content=built.get("uv-trend-rates")), xl=4, lg=6),
+            dbc.Col(common.panel(t("task_score", lang), "uv-trend-score", lang, min_height=300,
+                                 content=built.get("uv-trend-score")), xl=4, lg=6),
+            dbc.Col(common.panel(t("rating_dist", lang), "uv-ratings", lang, min_height=300,
+                                 content=built.get("uv-ratings")), xl=4, lg=12),
         ]),
     ]
     if detailed:
         body.append(dbc.Row([
-            dbc.Col(common.panel(t("officials_ranked", lang), "uv-ranking", lang, min_height=200), xxl=8, lg=12),
-            dbc.Col(common.panel(t("rule_items", lang), "uv-rules", lang, min_height=120), xxl=4, lg=12),
+            dbc.Col(dbc.Card([
+                dbc.CardHeader([html.H2(t("officials_ranked", lang), className="panel-title"),
+                                html.Span(id="ranking-count", className="small text-muted")],
+                               className="d-flex justify-content-between align-items-center"),
+                dbc.CardBody(dcc.Loading(tables.server_table("ranking-table", ranking_columns(lang), RANKING_PAGE,
+                                                             sort_by=[{"column_id": "task_score", "direction": "desc"}]),
+                                         delay_show=150)),
+            ], className="panel mb-3"), xxl=8, lg=12),
+            dbc.Col(common.panel(t("rule_items", lang), "uv-rules", lang, min_height=120, content=built.get("uv-rules")),
+                    xxl=4, lg=12),
         ]))
     return html.Div(body, className="unit-view")
 
@@ -102,17 +124,24 @@ def _trends(ctx: Ctx):
             charts.graph("uv-ratings-graph", charts.rating_distribution(df, ctx.lang)))
 
 
-def _ranking(ctx: Ctx):
-    df = compare.officials_ranking(ctx.cur, ctx.unit["unit_id"], ctx.period)
+def ranking_columns(lang: str) -> list[dict]:
+    columns = [tables.column(c, lang) for c in RANKING_COLUMNS]
+    columns[0].update(presentation="markdown", name=t("official", lang))
+    columns[2].update(name=t("unit", lang))
+    return columns
+
+
+def _ranking_frame(ctx: Ctx):
+    return compare.officials_ranking(ctx.cur, ctx.unit["unit_id"], ctx.period)
+
+
+def _ranking_rows(df, period: str, lang: str) -> list[dict]:
     rows = []
     for row in tables.records(df):
-        flags = (" ★" if row["is_head"] else "") + ("" if row["active"] else f" ({t('inactive', ctx.lang)})")
-        row["full_name"] = tables.link(row["full_name"] + flags, official_href(row["official_id"], ctx.period))
-        rows.append(row)
-    columns = [tables.column(c, ctx.lang) for c in RANKING_COLUMNS]
-    columns[0].update(presentation="markdown", name=t("official", ctx.lang))
-    columns[2].update(name=t("unit", ctx.lang))
-    return tables.datatable("ranking-table", columns, rows, page_size=15)
+        flags = (" ★" if row["is_head"] else "") + ("" if row["active"] else f" ({t('inactive', lang)})")
+        row["full_name"] = tables.link(row["full_name"] + flags, official_href(row["official_id"], period))
+        rows.append({k: row[k] for k in RANKING_COLUMNS})
+    return rows
 
 
 def rule_list(cur, items: list[dict], period: str, lang: str, *, limit: int = 50):
@@ -147,7 +176,7 @@ def _rules(ctx: Ctx):
 # --- callbacks -----------------------------------------------------------------------------
 
 def _fill(args, name: str, build, n: int = 1):
-    return panel(unit_ctx(args), name, build, n)
+    return panel(unit_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
 
 
 @callback(Output("uv-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))
@@ -171,9 +200,17 @@ def fill_trends(args, _version):
     return _fill(args, "unit-trends", _trends, n=3)
 
 
-@callback(Output("uv-ranking", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_ranking(args, _version):
-    return _fill(args, "unit-ranking", _ranking)
+@callback(Output("ranking-table", "data"), Output("ranking-table", "page_count"), Output("ranking-count", "children"),
+          Input("page-args", "data"), Input("data-version", "data"), Input("ranking-table", "page_current"),
+          Input("ranking-table", "sort_by"))
+def fill_ranking(args, _version, page, sort_by):
+    """The subtree's officials, one page at a time (a city has 150,000); sorted on the server."""
+    ctx = unit_ctx(args)
+    if ctx is None:
+        return [], 1, ""
+    df = cached(ctx.cur, ctx.lang, "unit-ranking", ctx.key, lambda: _ranking_frame(ctx))
+    rows, pages = tables.page_of(df, page, RANKING_PAGE, sort_by, ("task_score", True))
+    return _ranking_rows(rows, ctx.period, ctx.lang), pages, f"{formats.number(len(df), ctx.lang)} {t('officials_total', ctx.lang).lower()}"
 
 
 @callback(Output("uv-rules", "children"), Input("page-args", "data"), Input("data-version", "data"))

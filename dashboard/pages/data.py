@@ -70,4 +70,4 @@ def fill(_version):
         scope.denied("page", "/data")
         return (common.empty(t("not_found_body", lang)),) * 4
     cur = db.cursor()
-    return cached(cur, lang, "data-page", (), lambda: _build(cur, lang))
+    return cached(cur, lang, "data-page", (), lambda: _build(cur, lang), json_ready=True)

@@ -77,12 +77,22 @@ def _kr_row(kr: dict, lang: str):
     ], className="okr-kr", id=f"kr-{kr['kr_id']}")
 
 
-def _objective(node: dict, lang: str):
+def _objective(node: dict, lang: str, period: str):
+    """The chosen unit's objectives in full; those of units below as one line each (a city
+    has hundreds), linking to that unit's OKR page."""
+    if node["depth"] > 0:
+        progress = [kr["progress"] for kr in node["key_results"] if kr["progress"] is not None]
+        mean = round(100 * sum(progress) / len(progress)) if progress else None
+        return html.Div([
+            dcc.Link(node["unit_name"], href=f"/okr?unit={node['unit_id']}&period={period}", className="fw-semibold"),
+            html.Span(f" · {node['title']} · {node['period']}", className="small"),
+            dbc.Progress(value=mean or 0, label=f"{mean} %" if mean is not None else "–", className="kr-progress mt-1"),
+        ], className="okr-child")
     return html.Div([
         html.Div([html.Span(node["title"], className="fw-semibold"),
                   html.Span(f" · {node['unit_name']} · {node['period']}", className="small text-muted")]),
         *[_kr_row(kr, lang) for kr in node["key_results"]],
-        html.Div([_objective(child, lang) for child in node["children"]], className="okr-children mt-2")
+        html.Div([_objective(child, lang, period) for child in node["children"]], className="okr-children mt-2")
         if node["children"] else None,
     ], className="okr-objective")
 
@@ -93,7 +103,7 @@ def _tree(ctx: Ctx):
         return common.empty(t("no_objectives", ctx.lang))
     return html.Div([html.P(f"{t('period', ctx.lang)} {formats.period(ctx.period)} · "
                             f"{t('pick_kr', ctx.lang)}", className="small text-muted"),
-                     *[_objective(node, ctx.lang) for node in roots]])
+                     *[_objective(node, ctx.lang, ctx.period) for node in roots]])
 
 
 @callback(Output("okr-tree", "children"), Input("page-args", "data"), Input("data-version", "data"))
@@ -150,4 +160,5 @@ def fill_history(_clicks, args):
     period = scope.period(cur, (args or {}).get("period"))
     if kr is None or period is None or scope.unit(cur, kr["unit_id"]) is None:
         return common.empty(t("not_found_body", lang))
-    return cached(cur, lang, "okr-history", (kr["kr_id"], period), lambda: _history(cur, lang, kr, period))
+    return cached(cur, lang, "okr-history", (kr["kr_id"], period), lambda: _history(cur, lang, kr, period),
+                  json_ready=True)
