@@ -95,10 +95,13 @@ def scope_pages(unit: str, period: str, start: str) -> dict[str, dict]:
     return {
         "okr: tree": payload([("okr-tree", "children")],
                              [("page-args", "data", {"unit": unit, "period": period}), ("data-version", "data", 0)]),
-        "alerts: table": payload([("alerts-body", "children"), ("alerts-count", "children"), ("alerts-url", "search")],
-                                 [("page-args", "data", {"unit": unit, "period": period}), ("alerts-unit", "value", unit),
-                                  ("alerts-rule", "value", None), ("data-version", "data", 0)],
-                                 [("alerts-url", "search", "")]),
+        "alerts: table (page 1)": payload(
+            [("alerts-table", "data"), ("alerts-table", "page_count"), ("alerts-count", "children"),
+             ("alerts-url", "search")],
+            [("page-args", "data", {"unit": unit, "period": period}), ("alerts-unit", "value", unit),
+             ("alerts-rule", "value", None), ("alerts-table", "page_current", 0), ("alerts-table", "sort_by", []),
+             ("data-version", "data", 0)],
+            [("alerts-url", "search", "")]),
         "explore: level 2, 3 months": payload(
             [("explore-table", "data"), ("explore-table", "columns"), ("explore-table", "page_count"),
              ("explore-chart", "children"), ("explore-count", "children"), ("explore-url", "search")],

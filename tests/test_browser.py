@@ -70,6 +70,12 @@ def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, serv
         page.wait_for_url(re.compile(rf".*/unit/{re.escape(demo.root)}\?period={period}$"))
         settled(page)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
+
+        # The treemap is a way down too: clicking a box opens that unit.
+        page.locator("#uv-treemap g.slice path.surface").last.click()  # a leaf: nothing lies on top of it
+        page.wait_for_url(re.compile(r".*/unit/(?!" + re.escape(demo.root) + r"\?)[^?]+\?period=.*"))
+        settled(page)
+        assert page.locator(".kpi-tile").count() >= 7
     finally:
         context.close()
 
@@ -204,7 +210,7 @@ def test_export_downloads_exactly_the_table(browser, server, demo):
 
 
 @pytest.mark.parametrize("who, path, marker", [
-    ("admin", "/alerts", "#alerts-body"),
+    ("admin", "/alerts", "#alerts-table"),
     ("admin", "/okr", "#okr-tree .okr-objective, #okr-tree .empty-note"),
     ("admin", "/data", "#freshness-table"),
     ("official", "/", "#ov-tiles .kpi-tile"),
@@ -226,5 +232,25 @@ def test_every_page_renders_for_its_role(browser, server, demo, who, path, marke
             page.goto(server.base_url + other)
             settled(page)
             assert page.locator("#not-found").count() == 1, other
+    finally:
+        context.close()
+
+
+def test_alerts_list_every_rule_item_the_cli_counts(browser, server, demo):
+    context, page = browser_login(browser, server.base_url, demo.logins["city"])
+    try:
+        period = _previous(demo.period)  # a month whose evaluations are done has items
+        want = kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period)
+        n = len(want["violations"]) + len(want["warnings"])
+        page.goto(f"{server.base_url}/alerts?period={period}")
+        settled(page)
+        count = page.locator("#alerts-count").inner_text()
+        if n:
+            assert count == f"{formats.number(n, 'vi')} mục"
+            first = page.locator("#alerts-table td").first.inner_text()
+            assert first.startswith("✖") == bool(want["violations"])
+        else:
+            assert count == "Không có vi phạm hay cảnh báo nào trong kỳ."
+        screenshot(page, "alerts")
     finally:
         context.close()

@@ -34,9 +34,11 @@ def _trends(unit, period):
 
 
 def _alerts(unit, period):
-    return callback_payload([("alerts-body", "children"), ("alerts-count", "children"), ("alerts-url", "search")],
+    return callback_payload([("alerts-table", "data"), ("alerts-table", "page_count"), ("alerts-count", "children"),
+                             ("alerts-url", "search")],
                             [("page-args", "data", {"unit": unit, "period": period}), ("alerts-unit", "value", unit),
-                             ("alerts-rule", "value", None), ("data-version", "data", 1)],
+                             ("alerts-rule", "value", None), ("alerts-table", "page_current", 0),
+                             ("alerts-table", "sort_by", []), ("data-version", "data", 1)],
                             [("alerts-url", "search", "")])
 
 
@@ -179,3 +181,36 @@ def test_okr_tree_takes_kpi_values_from_unit_kpis(demo):
                 assert kr["value"] == (len(want) if isinstance(want, list) else want)
     finally:
         conn.close()
+
+
+def test_new_data_reaches_open_pages_through_the_data_version(app, client, auth, demo, tmp_path):
+    """A load bumps data_version: the poll endpoint reports it and panels are rebuilt, not served stale."""
+    from etl.loader import load_paths
+
+    auth.login(demo.logins["admin"])
+    before_version = client.get("/api/data-version").get_json()["version"]
+    payload = _official_tiles(demo.official, demo.period)
+
+    def on_time_rate() -> str:
+        body = auth.callback(payload).get_json()
+        tiles = body["response"]["ov-tiles"]["children"]["props"]["children"]
+        return {c["props"]["children"]["props"]["id"]: c["props"]["children"]["props"]["data-value"]
+                for c in tiles}["tile-on_time_rate"]
+
+    before = on_time_rate()
+    day = f"{demo.period}-15"
+    (tmp_path / "tasks_live.csv").write_text(
+        "task_id,official_id,title,origin,assigned_at,due_at,completed_at,status,quality_failures,updated_at\n"
+        + "".join(f"LIVE-{i},{demo.official},Việc mới {i},assigned,{demo.period}-01,{day},{day},done,0,{day}T10:00:00\n"
+                  for i in range(40)), encoding="utf-8")
+    database = app.server.extensions["thuocdo_db"]
+    cur = database.cursor()
+    try:
+        load_paths(cur, [tmp_path / "tasks_live.csv"])  # ingestion runs inside the server process
+        from dashboard.metrics.kpis import official_kpis
+        want = official_kpis(cur, demo.official, demo.period)["on_time_rate"]
+    finally:
+        cur.close()
+    assert client.get("/api/data-version").get_json()["version"] > before_version
+    after = on_time_rate()
+    assert after != before and float(after) == pytest.approx(want, abs=1e-12)

@@ -2,10 +2,11 @@
 each linking to its unit and official. URL: /alerts?period=YYYY-MM&unit=ID&rule=NAME"""
 import dash
 import dash_bootstrap_components as dbc
+import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import db, formats, scope, settings
-from dashboard.callbacks import Ctx, scope_ctx
+from dashboard.callbacks import Ctx, cached, scope_ctx
 from dashboard.components import common, tables
 from dashboard.components.unit_view import official_href, unit_href
 from dashboard.i18n import current_lang, t
@@ -15,6 +16,7 @@ dash.register_page(__name__, path="/alerts", name="nav_alerts", order=4, title="
                    nav=True, roles=("admin", "leader", "analyst"))
 
 RULES = rules.VIOLATION_RULES + rules.WARNING_RULES
+ROW_KEYS = ("order", "kind", "rule_id", "rule", "unit", "official", "period")
 
 
 def layout(period=None, unit=None, rule=None, **_):
@@ -40,9 +42,21 @@ def layout(period=None, unit=None, rule=None, **_):
         dcc.Store(id="page-args", data={"unit": chosen["unit_id"], "period": p}),
         dcc.Location(id="alerts-url", refresh=False),
         filters,
-        common.panel(t("rule_items", lang), "alerts-body", lang, min_height=200,
-                     extra=html.Span(id="alerts-count", className="small text-muted")),
+        dbc.Card([
+            dbc.CardHeader([html.H2(t("rule_items", lang), className="panel-title"),
+                            html.Span(id="alerts-count", className="small text-muted")],
+                           className="d-flex justify-content-between align-items-center"),
+            dbc.CardBody(dcc.Loading(tables.server_table("alerts-table", _columns(lang), settings.current()["PAGE_SIZE"]),
+                                     delay_show=150)),
+        ], className="panel mb-3"),
     ])
+
+
+def _columns(lang: str) -> list[dict]:
+    return [{"id": "kind", "name": t("kind", lang)}, {"id": "rule", "name": t("rule", lang)},
+            {"id": "unit", "name": t("unit", lang), "presentation": "markdown"},
+            {"id": "official", "name": t("official", lang), "presentation": "markdown"},
+            {"id": "period", "name": t("period", lang)}]
 
 
 def _items(ctx: Ctx) -> list[dict]:
@@ -51,9 +65,10 @@ def _items(ctx: Ctx) -> list[dict]:
     units = lookups.unit_names(ctx.cur, [i["unit_id"] for i in items])
     people = lookups.official_names(ctx.cur, [i["official_id"] for i in items])
     rows = []
-    for i in sorted(items, key=lambda i: (i["kind"] != "violation", i["rule"], i["unit_id"], i["official_id"] or "")):
+    ordered = sorted(items, key=lambda i: (i["kind"] != "violation", i["rule"], i["unit_id"], i["official_id"] or ""))
+    for n, i in enumerate(ordered):
         rows.append({
-            "kind": ("✖ " if i["kind"] == "violation" else "⚠ ") + t(i["kind"], ctx.lang),
+            "order": n, "kind": ("✖ " if i["kind"] == "violation" else "⚠ ") + t(i["kind"], ctx.lang),
             "rule_id": i["rule"], "rule": t("rule_" + i["rule"], ctx.lang),
             "unit": tables.link(units.get(i["unit_id"], i["unit_id"]), unit_href(i["unit_id"], ctx.period)),
             "official": tables.link(people.get(i["official_id"], i["official_id"]),
@@ -63,27 +78,21 @@ def _items(ctx: Ctx) -> list[dict]:
     return rows
 
 
-@callback(Output("alerts-body", "children"), Output("alerts-count", "children"), Output("alerts-url", "search"),
+@callback(Output("alerts-table", "data"), Output("alerts-table", "page_count"), Output("alerts-count", "children"),
+          Output("alerts-url", "search"),
           Input("page-args", "data"), Input("alerts-unit", "value"), Input("alerts-rule", "value"),
-          Input("data-version", "data"), State("alerts-url", "search"))
-def fill(args, unit, rule, _version, search):
-    args = {**(args or {}), "unit": unit}
-    ctx = scope_ctx(args)
+          Input("alerts-table", "page_current"), Input("alerts-table", "sort_by"), Input("data-version", "data"),
+          State("alerts-url", "search"))
+def fill(args, unit, rule, page, sort_by, _version, search):
+    """One page of the scope's items (a city month has thousands), filtered and sorted on the server."""
+    ctx = scope_ctx({**(args or {}), "unit": unit})
     if ctx is None:
-        return common.empty(t("not_found_body", current_lang())), "", dash.no_update
-    rows = ctx.cached("alerts-items", ctx.key, lambda: _items(ctx))
-    if rule:
-        rows = [r for r in rows if r["rule_id"] == rule]
-    new_search = f"?period={ctx.period}&unit={ctx.unit['unit_id']}" + (f"&rule={rule}" if rule else "")
-    count = f"{formats.number(len(rows), ctx.lang)} {t('items', ctx.lang)}"
-    if not rows:
-        body = common.empty(t("no_rule_items", ctx.lang))
-    else:
-        columns = [{"id": "kind", "name": t("kind", ctx.lang)}, {"id": "rule", "name": t("rule", ctx.lang)},
-                   {"id": "unit", "name": t("unit", ctx.lang), "presentation": "markdown"},
-                   {"id": "official", "name": t("official", ctx.lang), "presentation": "markdown"},
-                   {"id": "period", "name": t("period", ctx.lang)}]
-        page_size = settings.current()["PAGE_SIZE"]
-        body = tables.datatable("alerts-table", columns, rows, page_size=page_size, style_data_conditional=[
-            {"if": {"filter_query": '{kind} contains "✖"', "column_id": "kind"}, "color": "#a33f00", "fontWeight": 600}])
-    return body, count, (new_search if new_search != search else dash.no_update)
+        return [], 1, t("not_found_body", current_lang()), dash.no_update
+    items = cached(ctx.cur, ctx.lang, "alerts-items", ctx.key, lambda: pd.DataFrame(_items(ctx), columns=ROW_KEYS))
+    if rule in RULES:
+        items = items[items["rule_id"] == rule]
+    rows, pages = tables.page_of(items, page, settings.current()["PAGE_SIZE"], sort_by, ("order", False))
+    count = f"{formats.number(len(items), ctx.lang)} {t('items', ctx.lang)}" if len(items) else t("no_rule_items", ctx.lang)
+    new_search = f"?period={ctx.period}&unit={ctx.unit['unit_id']}" + (f"&rule={rule}" if rule in RULES else "")
+    return (tables.records(rows.drop(columns=["order", "rule_id"])), pages, count,
+            new_search if new_search != search else dash.no_update)
