@@ -81,6 +81,7 @@ def rating_distribution(df: pd.DataFrame, lang: str) -> go.Figure:
                         pattern=dict(shape=palette.RATING_PATTERNS[rating], fgcolor="#ffffff", fgopacity=0.6)),
             hovertemplate="%{y:,.0f}"))
     fig.update_layout(barmode="stack")
+    fig.update_yaxes(tickformat=",d")  # 150.000, not 150k
     return _layout(fig, lang)
 
 
