@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from urllib.parse import urlsplit
 
-from flask import (Blueprint, Flask, abort, current_app, jsonify, make_response, redirect,
+from flask import (Blueprint, Flask, current_app, jsonify, make_response, redirect,
                    render_template_string, request, session, url_for)
 from flask_login import LoginManager, current_user, login_user, logout_user
 
@@ -131,8 +131,8 @@ def login():
         if current_user.is_authenticated:
             return redirect(_safe_next(request.args.get("next")))
         return _login_page(next_url=request.args.get("next", "/"))
-    if not _csrf_ok(request.form.get("csrf_token")):
-        abort(400, "The sign-in form expired; reload the page and try again.")
+    if not _csrf_ok(request.form.get("csrf_token")):  # a stale or forged form: sign in again from a fresh one
+        return _login_page(t("login_form_expired"), 400, request.form.get("next", "/"))
     username = (request.form.get("username") or "").strip()
     password = request.form.get("password") or ""
     next_url = request.form.get("next", "/")

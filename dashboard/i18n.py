@@ -18,7 +18,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "login_failed": ("Tên đăng nhập hoặc mật khẩu không đúng.", "Wrong username or password."),
     "login_throttled": ("Quá nhiều lần đăng nhập sai. Vui lòng thử lại sau {minutes} phút.",
                         "Too many failed sign-ins. Please try again in {minutes} minutes."),
-    "login_expired": ("Phiên làm việc đã hết hạn, vui lòng đăng nhập lại.", "Your session ended; please sign in again."),
+    "login_form_expired": ("Biểu mẫu đăng nhập đã hết hạn. Vui lòng nhập lại.", "The sign-in form expired. Please try again."),
     "logout": ("Đăng xuất", "Sign out"),
     "switch_language": ("English", "Tiếng Việt"),
     "skip_to_content": ("Bỏ qua, đến nội dung", "Skip to content"),

@@ -119,7 +119,13 @@ def test_callbacks_need_a_session_and_a_csrf_header(client, auth, demo):
 def test_login_form_needs_its_csrf_token(client, demo):
     login = demo.logins["admin"]
     r = client.post("/login", data={"username": login.username, "password": login.password})
-    assert r.status_code == 400
+    assert r.status_code == 400 and "Biểu mẫu đăng nhập đã hết hạn" in r.get_data(as_text=True)
+    assert client.get("/api/data-version").status_code == 401  # not signed in
+
+
+def test_no_debug_mode_or_dev_tools(app):
+    assert app.server.debug is False
+    assert not app._dev_tools.ui and not app._dev_tools.serve_dev_bundles
 
 
 def test_unknown_user_and_wrong_password_get_the_same_answer(client, auth, demo):

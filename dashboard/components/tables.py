@@ -61,16 +61,25 @@ def records(df: pd.DataFrame) -> list[dict]:
     return [{k: clean(v) for k, v in row.items()} for row in df.to_dict("records")]
 
 
-def page_of(df: pd.DataFrame, page: int | None, page_size: int, sort_by, default: tuple[str, bool]) -> tuple[pd.DataFrame, int]:
-    """One page of a server-side table, sorted by an existing column (else `default`:
-    (column, descending)), missing values last; and the number of pages."""
+def sort_frame(df: pd.DataFrame, sort_by, default: tuple[str, bool]) -> pd.DataFrame:
+    """Sorted by the table's sort column when it exists (else `default`: (column, descending)),
+    missing values last; column names come only from the frame (no user text reaches SQL)."""
     column, descending = default
     if sort_by and isinstance(sort_by, list) and isinstance(sort_by[0], dict) and sort_by[0].get("column_id") in df.columns:
         column, descending = sort_by[0]["column_id"], sort_by[0].get("direction") != "asc"
-    ordered = df.sort_values([column], ascending=not descending, na_position="last", kind="stable")
-    pages = max(1, -(-len(df) // page_size))
+    return df.sort_values([column], ascending=not descending, na_position="last", kind="stable")
+
+
+def slice_page(ordered: pd.DataFrame, page: int | None, page_size: int) -> tuple[pd.DataFrame, int]:
+    """Page `page` (0-based, clamped) of an ordered frame, and the number of pages."""
+    pages = max(1, -(-len(ordered) // page_size))
     page = min(max(int(page or 0), 0), pages - 1)
     return ordered.iloc[page * page_size:(page + 1) * page_size], pages
+
+
+def page_of(df: pd.DataFrame, page: int | None, page_size: int, sort_by, default: tuple[str, bool]) -> tuple[pd.DataFrame, int]:
+    """One page of a server-side table, sorted (see sort_frame); and the number of pages."""
+    return slice_page(sort_frame(df, sort_by, default), page, page_size)
 
 
 def server_table(table_id: str, columns: list[dict], page_size: int, sort_by=None) -> dash_table.DataTable:

@@ -124,11 +124,8 @@ def _columns(kpi: str, group: str, lang: str) -> list[tuple[str, str, str | None
 
 
 def _sorted(df: pd.DataFrame, kpi: str, sort_by) -> pd.DataFrame:
-    """Sort by an allowed column (default: the KPI, best first); missing values last."""
-    column, ascending = kpi, kpi == "dissatisfied_count"
-    if sort_by and sort_by[0].get("column_id") in df.columns:
-        column, ascending = sort_by[0]["column_id"], sort_by[0].get("direction") == "asc"
-    return df.sort_values(column, ascending=ascending, na_position="last", kind="stable")
+    """The table's order: its sort column, else the KPI best first."""
+    return tables.sort_frame(df, sort_by, (kpi, kpi != "dissatisfied_count"))
 
 
 def _rows(df: pd.DataFrame, columns) -> list[dict]:
@@ -138,6 +135,19 @@ def _rows(df: pd.DataFrame, columns) -> list[dict]:
         if "period" in row:
             row["period"] = formats.period(row["period"])
     return out
+
+
+def _chart(ordered: pd.DataFrame, kpi: str, group: str, lang: str):
+    """Months as lines per unit; anything else as bars of the first 40 rows in the table's order."""
+    percent = tables.COLUMN_KIND.get(kpi) == "rate"
+    if group == "counter" and kpi not in lookups.RATING_KEYS:
+        return common.empty(t("counter_needs_ratings", lang))
+    if group == "month":
+        months = ordered.assign(month=ordered["period"] + "-01").sort_values("period")
+        return charts.graph("explore-graph", charts.series_chart(months, "month", kpi, lang, percent=percent,
+                                                                 y_label=t(kpi, lang), color="group"))
+    return charts.graph("explore-graph", charts.series_chart(ordered.head(40), "group", kpi, lang, percent=percent,
+                                                             y_label=t(kpi, lang)))
 
 
 @callback(Output("explore-table", "data"), Output("explore-table", "columns"), Output("explore-table", "page_count"),
@@ -154,23 +164,15 @@ def fill(kpi, group, start, end, units, page, sort_by, _version, search):
     columns = _columns(kpi, group, lang)
     ordered = _sorted(df, kpi, sort_by)
     size = settings.current()["PAGE_SIZE"]
-    page = max(int(page or 0), 0)
-    rows = _rows(ordered.iloc[page * size:(page + 1) * size], columns)
+    rows, pages = tables.slice_page(ordered, page, size)
+    rows = _rows(rows, columns)
     table_columns = [tables.column(c, lang, label) if kind else {"id": c, "name": label} for c, label, kind in columns]
-    if group == "counter" and kpi not in lookups.RATING_KEYS:
-        chart = common.empty(t("counter_needs_ratings", lang))
-    elif group == "month":
-        chart = charts.graph("explore-graph", charts.series_chart(
-            ordered.assign(month=ordered["period"] + "-01").sort_values("period"), "month", kpi, lang,
-            percent=tables.COLUMN_KIND.get(kpi) == "rate", y_label=t(kpi, lang), color="group"))
-    else:
-        top = ordered.head(40)
-        chart = charts.graph("explore-graph", charts.series_chart(
-            top, "group", kpi, lang, percent=tables.COLUMN_KIND.get(kpi) == "rate", y_label=t(kpi, lang)))
+    sort_key = tuple((str(c.get("column_id")), str(c.get("direction"))) for c in (sort_by or []) if isinstance(c, dict))
+    chart = cached(cur, lang, "explore-chart", (*req, sort_key), lambda: _chart(ordered, kpi, group, lang), json_ready=True)
     count = f"{formats.number(len(df), lang)} {t('rows', lang)}"
     units_arg = ",".join(units or [])
     new_search = f"?kpi={kpi}&group={group}&start={start}&end={end}" + (f"&units={units_arg}" if units_arg else "")
-    return (rows, table_columns, max(1, -(-len(df) // size)), chart, count,
+    return (rows, table_columns, pages, chart, count,
             new_search if new_search != search else dash.no_update)
 
 
