@@ -11,6 +11,7 @@ from datetime import date, datetime
 import pandas as pd
 
 from dashboard.metrics.definitions import RATE_SQL, today_local
+from dashboard.metrics.sql import frame
 
 
 def _records(cur, sql: str, params=()) -> list[dict]:
@@ -68,7 +69,7 @@ def breadcrumbs(cur, unit_id: str, top: str | None = None) -> list[dict]:
 def subtree(cur, unit_id: str, period: str, max_depth: int = 2) -> pd.DataFrame:
     """Units down to `max_depth` below `unit_id` with their subtree's on-time rate and active
     officials for `period` (the treemap)."""
-    return cur.execute(f"""
+    return frame(cur, f"""
         WITH nodes AS (
             SELECT descendant AS unit_id, depth FROM unit_closure WHERE ancestor = $unit AND depth <= $depth
         ), people AS (
@@ -82,7 +83,7 @@ def subtree(cur, unit_id: str, period: str, max_depth: int = 2) -> pd.DataFrame:
         SELECT u.unit_id, u.parent_id, u.name, u.kind, n.depth, coalesce(s.tasks_due, 0) AS tasks_due,
                s.on_time_rate, coalesce(p.officials_total, 0) AS officials_total
         FROM nodes n JOIN units u USING (unit_id) LEFT JOIN sums s USING (unit_id) LEFT JOIN people p USING (unit_id)
-        ORDER BY n.depth, u.unit_id""", {"unit": unit_id, "period": period, "depth": max_depth}).df()
+        ORDER BY n.depth, u.unit_id""", {"unit": unit_id, "period": period, "depth": max_depth})
 
 
 def units_in_scope(cur, scope_unit_id: str, max_depth: int | None = None) -> list[dict]:
@@ -131,34 +132,36 @@ def official(cur, official_id: str) -> dict | None:
 def official_tasks(cur, official_id: str, period: str, as_of: date | None = None, limit: int = 200) -> list[dict]:
     """Tasks due in `period` (cancelled ones too, last), late ones first, then by due date."""
     as_of = as_of or today_local()
+    # The lone equality filter first (MATERIALIZED): DuckDB then uses the official_id index.
     return _records(cur, """
+        WITH mine AS MATERIALIZED (SELECT * FROM tasks WHERE official_id = ?)
         SELECT task_id, title, origin, assigned_at, due_at, completed_at, status, quality_failures,
                (status = 'done' AND completed_at > due_at) OR (status = 'open' AND due_at < ?) AS late
-        FROM tasks WHERE official_id = ? AND due_at >= ? AND due_at < ?
+        FROM mine WHERE due_at >= ? AND due_at < ?
         ORDER BY status = 'cancelled', late DESC, due_at, task_id LIMIT ?""",
-        [as_of, official_id, *period_bounds(period), limit])
+        [official_id, as_of, *period_bounds(period), limit])
 
 
 def latest_ratings(cur, official_id: str, limit: int = 10) -> list[dict]:
     """The official's most recent citizen ratings, newest first."""
     return _records(cur, """
+        WITH mine AS MATERIALIZED (SELECT * FROM ratings WHERE official_id = ?)
         SELECT rating_id, rated_at, level, reason, comment, counter_id, procedure_code
-        FROM ratings WHERE official_id = ? ORDER BY rated_at DESC, rating_id DESC LIMIT ?""",
-        [official_id, limit])
+        FROM mine ORDER BY rated_at DESC, rating_id DESC LIMIT ?""", [official_id, limit])
 
 
 def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
     """Every evaluation event of the official, newest period first, in acting order within it;
     `is_current` marks the event that is the period's current result."""
     return _records(cur, """
+        WITH mine AS MATERIALIZED (SELECT * FROM evaluations WHERE official_id = ?),
+             current AS MATERIALIZED (SELECT period, event_id FROM eval_current WHERE official_id = ?)
         SELECT e.event_id, e.period, e.stage, e.score, e.rating, e.actor_id,
-               a.full_name AS actor_name, e.acted_at, e.note,
-               (c.event_id IS NOT NULL) AS is_current
-        FROM evaluations e
+               a.full_name AS actor_name, e.acted_at, e.note, (c.event_id IS NOT NULL) AS is_current
+        FROM mine e
         LEFT JOIN officials a ON a.official_id = e.actor_id
-        LEFT JOIN eval_current c ON c.official_id = e.official_id AND c.period = e.period AND c.event_id = e.event_id
-        WHERE e.official_id = ?
-        ORDER BY e.period DESC, e.acted_at, e.event_id LIMIT ?""", [official_id, limit])
+        LEFT JOIN current c ON c.period = e.period AND c.event_id = e.event_id
+        ORDER BY e.period DESC, e.acted_at, e.event_id LIMIT ?""", [official_id, official_id, limit])
 
 
 # --- periods -------------------------------------------------------------------------
@@ -269,8 +272,8 @@ def key_result(cur, kr_id: str) -> dict | None:
 
 def checkins(cur, kr_id: str) -> pd.DataFrame:
     """Every check-in of a key result, oldest first."""
-    return cur.execute("SELECT checked_at, value, confidence, note FROM checkins WHERE kr_id = ? ORDER BY checked_at",
-                       [kr_id]).df()
+    return frame(cur, "SELECT checked_at, value, confidence, note FROM checkins WHERE kr_id = ? ORDER BY checked_at",
+                 [kr_id])
 
 
 # --- the data page -------------------------------------------------------------------
@@ -377,6 +380,6 @@ def explore(cur, grouping: str, period_from: str, period_to: str, unit_ids: list
             params = {"units": list(unit_ids), "start": start, "end": end}
     rates = ", ".join(f"{expr} AS {name}" for name, expr in RATE_SQL.items())
     order = '"group", period' if grouping == "month" else '"group"'
-    return cur.execute(f"""
+    return frame(cur, f"""
         SELECT * EXCLUDE (points4, r_l1, r_l2, r_l3, r_l4), {rates}
-        FROM ({sql}) ORDER BY {order}""", params).df()
+        FROM ({sql}) ORDER BY {order}""", params)
