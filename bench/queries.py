@@ -215,6 +215,8 @@ def day_of_data(db: Path, work: Path) -> None:
         "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",
         "quality_failures": 0, "updated_at": day + pd.Timedelta(hours=9)})
     tasks = pd.concat([done, new], ignore_index=True)
+    for col in ("assigned_at", "due_at", "completed_at", "updated_at"):
+        tasks[col] = pd.to_datetime(tasks[col])
     ratings = pd.DataFrame({
         "rating_id": [f"DAYR{i:06d}" for i in range(30_000)],
         "official_id": [officials[(i * 7) % len(officials)][0] for i in range(30_000)],

@@ -35,6 +35,16 @@ def schema_version(conn: duckdb.DuckDBPyConnection) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
+def _fill_official_scores(conn) -> None:
+    from etl.rollups import rebuild_scores
+
+    rebuild_scores(conn, None)
+
+
+# Python steps after a migration, for new rollups that an existing database must fill.
+AFTER_MIGRATION = {3: _fill_official_scores}
+
+
 def migrate(conn: duckdb.DuckDBPyConnection) -> int:
     """Apply the schema steps this database has not seen yet; returns the version now."""
     current = schema_version(conn)
@@ -52,6 +62,8 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
             )
             conn.execute(sql)
+            if version in AFTER_MIGRATION:
+                AFTER_MIGRATION[version](conn)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
             conn.execute("COMMIT")
         except Exception:

@@ -7,13 +7,10 @@ computes everything from the facts, and tests hold the incremental path equal to
 """
 from __future__ import annotations
 
-# QĐ 3814-QĐ/TU: at most 30 % of a unit's rated officials may be HTXS in a month.
-EXCELLENT_CAP = 0.30
+from etl.formulas import BAND_SQL, EXCELLENT_CAP, rates_sql
 
 SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
 
-BAND_SQL = ("CASE WHEN {s} >= 90 THEN 'HTXS' WHEN {s} >= 70 THEN 'HTT' "
-            "WHEN {s} >= 50 THEN 'HT' ELSE 'KHT' END")
 
 # One task's contribution to its official's month (cancelled tasks count nowhere).
 _TASK_SUMS = """
@@ -31,11 +28,12 @@ _RATING_SUMS = """
 
 def apply_changes(conn, kind: str) -> None:
     """Bring the rollups up to date with the batch in changed_new / changed_old."""
-    periods: list[str] | None = []   # months whose evaluation counts and rules to redo; None = all
+    periods: list[str] | None = []   # months whose evaluation counts, rules and scores to redo; None = all
     if kind == "tasks":
         periods = _tasks_delta(conn)
     elif kind == "ratings":
         _ratings_delta(conn)
+        rebuild_scores(conn, _periods(conn, "SELECT DISTINCT strftime(rated_at, '%Y-%m') FROM changed_new"))
     elif kind == "evaluations":
         _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
                                 "SELECT DISTINCT official_id, period FROM changed_new")
@@ -59,6 +57,7 @@ def apply_changes(conn, kind: str) -> None:
     if periods is None or periods:
         _rebuild_evaluation_scopes(conn, periods)
         _rebuild_rules(conn, periods)
+        rebuild_scores(conn, periods)
     conn.execute("DROP TABLE IF EXISTS affected_units")
 
 
@@ -120,6 +119,26 @@ UNION ALL
 SELECT 'self_inflation', unit_id, official_id, period FROM results
 WHERE {_RANK.format(r='latest_self_rating')} - {_RANK.format(r='rating')} >= 2
 """
+
+
+def rebuild_scores(conn, periods: list[str] | None) -> None:
+    """official_scores for the given months (None = every month with data): every official,
+    with or without data that month, so a ranking lists the whole subtree."""
+    if periods is None:
+        periods = _periods(conn, "SELECT DISTINCT period FROM official_month UNION "
+                                 "SELECT DISTINCT period FROM eval_current")
+    conn.execute("DELETE FROM official_scores WHERE list_contains(?, period)", [periods])
+    conn.execute(f"""
+        INSERT INTO official_scores
+        SELECT p.period, o.official_id, o.unit_id, o.full_name, o.position, o.is_head, o.active,
+               coalesce(m.tasks_due, 0), coalesce(m.tasks_done, 0), coalesce(m.tasks_on_time, 0),
+               {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
+               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0),
+               {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}, e.score, e.rating
+        FROM unnest(?::VARCHAR[]) p(period) CROSS JOIN officials o
+        LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = p.period
+        LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = p.period
+        ORDER BY p.period, o.unit_id""", [periods])
 
 
 def _rebuild_rules(conn, periods: list[str] | None) -> None:
@@ -279,7 +298,7 @@ def current_results_sql(events: str, owner: str, target: str, only: str | None =
 
 ROLLUP_TABLES = ("official_month", "official_open_due", "unit_month", "scope_month", "unit_open_due",
                  "scope_open_due", "eval_current", "unit_eval_current", "unit_closure", "scope_people",
-                 "scope_eval_month", "rule_hits")
+                 "scope_eval_month", "rule_hits", "official_scores")
 
 
 def rebuild_all(conn) -> None:
@@ -308,3 +327,4 @@ def rebuild_all(conn) -> None:
     _rebuild_people(conn)
     _rebuild_evaluation_scopes(conn, None)
     _rebuild_rules(conn, None)
+    rebuild_scores(conn, None)

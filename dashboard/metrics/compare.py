@@ -5,11 +5,10 @@ import pandas as pd
 
 from dashboard.metrics.sql import frame
 
-from dashboard.metrics.definitions import RATE_SQL
+from dashboard.metrics.definitions import rates_sql
 from dashboard.metrics.kpis import _as_of
 from dashboard.metrics.rules import VIOLATION_RULES
 
-_RATES = ", ".join(f"{sql} AS {name}" for name, sql in RATE_SQL.items())
 
 CHILD_COLUMNS = ("unit_id", "name", "kind", "officials_total", "tasks_due", "on_time_rate", "completion_rate",
                  "task_score", "overdue_open", "ratings_count", "satisfaction_rate", "rated_officials",
@@ -36,7 +35,7 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
         )
         SELECT k.unit_id, k.name, k.kind, coalesce(p.officials_total, 0) AS officials_total,
                coalesce(s.tasks_due, 0) AS tasks_due,
-               {', '.join(f"{sql.replace('r_l', 's.r_l').replace('tasks_', 's.tasks_').replace('points4', 's.points4')} AS {name}" for name, sql in RATE_SQL.items() if name in ('on_time_rate', 'completion_rate', 'task_score', 'satisfaction_rate'))},
+               {rates_sql('s', ('on_time_rate', 'completion_rate', 'task_score', 'satisfaction_rate'))},
                coalesce(d.overdue_open, 0) AS overdue_open,
                coalesce(s.r_l1 + s.r_l2 + s.r_l3 + s.r_l4, 0) AS ratings_count,
                coalesce(e.htxs + e.htt + e.ht + e.kht, 0) AS rated_officials,
@@ -55,24 +54,18 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
 
 def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score", descending: bool = True,
                       limit: int | None = None) -> pd.DataFrame:
-    """The officials of the subtree with their month's KPIs and current result, ranked."""
+    """The officials of the subtree with their month's KPIs and current result, ranked
+    (from official_scores, which the loader keeps per month)."""
     if sort_by not in RANKING_SORTS:
         raise ValueError(f"cannot sort by {sort_by!r}; choose one of {', '.join(RANKING_SORTS)}")
     order = f"{sort_by} {'DESC' if descending else 'ASC'} NULLS LAST, official_id"
     return frame(cur, f"""
-        SELECT o.official_id, o.full_name, o.position, o.unit_id, u.name AS unit_name, o.is_head, o.active,
-               coalesce(m.tasks_due, 0) AS tasks_due, coalesce(m.tasks_done, 0) AS tasks_done,
-               coalesce(m.tasks_on_time, 0) AS tasks_on_time,
-               m.tasks_on_time / nullif(m.tasks_due, 0) AS on_time_rate,
-               m.tasks_done / nullif(m.tasks_due, 0) AS completion_rate,
-               {RATE_SQL['task_score'].replace('points4', 'm.points4').replace('tasks_due', 'm.tasks_due')} AS task_score,
-               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0) AS ratings_count,
-               {RATE_SQL['satisfaction_rate'].replace('r_l', 'm.r_l')} AS satisfaction_rate,
-               {RATE_SQL['satisfaction_mean'].replace('r_l', 'm.r_l')} AS satisfaction_mean,
-               e.score, e.rating
-        FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id AND c.ancestor = ?
-        JOIN units u ON u.unit_id = o.unit_id
-        LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = ?
-        LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = ?
-        ORDER BY {order}""" + (" LIMIT ?" if limit else ""),
-        [unit_id, period, period] + ([int(limit)] if limit else []))
+        WITH ranked AS (
+            SELECT s.* FROM official_scores s JOIN unit_closure c ON c.descendant = s.unit_id AND c.ancestor = ?
+            WHERE s.period = ? ORDER BY {order}{" LIMIT ?" if limit else ""}
+        )
+        SELECT r.official_id, r.full_name, r.position, r.unit_id, u.name AS unit_name, r.is_head, r.active,
+               r.tasks_due, r.tasks_done, r.tasks_on_time, r.on_time_rate, r.completion_rate, r.task_score,
+               r.ratings_count, r.satisfaction_rate, r.satisfaction_mean, r.score, r.rating
+        FROM ranked r JOIN units u ON u.unit_id = r.unit_id ORDER BY {order}""",
+        [unit_id, period] + ([int(limit)] if limit else []))

@@ -4,11 +4,11 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo
 
+from etl.formulas import EXCELLENT_CAP, RATE_SQL, TASK_SHARE, rates_sql  # noqa: F401 (re-exported)
+
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 RATINGS = ("HTXS", "HTT", "HT", "KHT")              # best first
 RATING_RANK = {"HTXS": 4, "HTT": 3, "HT": 2, "KHT": 1}
-TASK_SHARE = 70                                      # the task-results share of the 100-point scale
-EXCELLENT_CAP = 0.30                                 # QĐ 3814-QĐ/TU monthly HTXS cap (a setting)
 
 # The keys of the metrics.md object, in order.
 KPI_KEYS = (
@@ -17,18 +17,6 @@ KPI_KEYS = (
     "satisfaction_rate", "satisfaction_mean", "dissatisfied_count", "rating_counts",
     "rated_officials", "pending_evaluations", "violations", "warnings",
 )
-
-# SQL for the same rates over a relation with the rollup sum columns (trends, tables, explore).
-RATE_SQL = {
-    "on_time_rate": "tasks_on_time / nullif(tasks_due, 0)",
-    "completion_rate": "tasks_done / nullif(tasks_due, 0)",
-    "task_score": f"{TASK_SHARE} * points4 / 4.0 / nullif(tasks_due, 0)",
-    "ratings_count": "r_l1 + r_l2 + r_l3 + r_l4",
-    "satisfaction_rate": "(r_l3 + r_l4) / nullif(r_l1 + r_l2 + r_l3 + r_l4, 0)",
-    "satisfaction_mean": "(r_l1 + 2 * r_l2 + 3 * r_l3 + 4 * r_l4) / nullif(r_l1 + r_l2 + r_l3 + r_l4, 0)",
-    "dissatisfied_count": "r_l1",
-}
-
 
 def ratio(numerator, denominator):
     """A rate, or None when the denominator is 0 (shown as '–', never 0 %)."""

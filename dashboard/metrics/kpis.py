@@ -47,13 +47,17 @@ def unit_kpis(cur, unit_id: str, period: str, as_of=None) -> dict:
 def official_kpis(cur, official_id: str, period: str, as_of=None) -> dict:
     """The same object for one official (officials_total = 1)."""
     as_of = _as_of(as_of)
+    # MATERIALIZED: a lone `official_id = ?` filter is what lets DuckDB use its index
     row = cur.execute(f"""
-        SELECT o.active,
-               (SELECT rating FROM eval_current WHERE official_id = $o AND period = $p),
-               (SELECT coalesce(sum(n), 0) FROM official_open_due WHERE official_id = $o AND due_at < $as_of),
-               (SELECT {{{', '.join(f"'{c}': {c}" for c in _SUMS.split(', '))}}}
-                FROM official_month WHERE official_id = $o AND period = $p)
-        FROM officials o WHERE o.official_id = $o""", {"o": official_id, "p": period, "as_of": as_of}).fetchone()
+        WITH m AS MATERIALIZED (SELECT * FROM official_month WHERE official_id = $o),
+             e AS MATERIALIZED (SELECT * FROM eval_current WHERE official_id = $o),
+             d AS MATERIALIZED (SELECT * FROM official_open_due WHERE official_id = $o),
+             w AS MATERIALIZED (SELECT * FROM officials WHERE official_id = $o)
+        SELECT w.active,
+               (SELECT rating FROM e WHERE period = $p),
+               (SELECT coalesce(sum(n), 0) FROM d WHERE due_at < $as_of),
+               (SELECT {{{', '.join(f"'{c}': {c}" for c in _SUMS.split(', '))}}} FROM m WHERE period = $p)
+        FROM w""", {"o": official_id, "p": period, "as_of": as_of}).fetchone()
     if row is None:
         raise NotFound(f"unknown official {official_id}")
     active, rating, overdue, sums = row

@@ -5,10 +5,9 @@ import pandas as pd
 
 from dashboard.metrics.sql import frame
 
-from dashboard.metrics.definitions import RATE_SQL, period_range
+from dashboard.metrics.definitions import period_range, rates_sql
 
-_RATES = ", ".join(f"{sql.replace('r_l', 's.r_l').replace('tasks_', 's.tasks_').replace('points4', 's.points4')} "
-                   f"AS {name}" for name, sql in RATE_SQL.items())
+_RATES = rates_sql("s")
 _COUNTS = ", ".join(f"coalesce(s.{c}, 0) AS {c}" for c in ("tasks_due", "tasks_done", "tasks_on_time"))
 
 
@@ -28,10 +27,12 @@ def unit_trend(cur, unit_id: str, end_period: str, months: int = 13) -> pd.DataF
 
 def official_trend(cur, official_id: str, end_period: str, months: int = 13) -> pd.DataFrame:
     """One row per month: the official's task and satisfaction KPIs and final score/rating."""
+    # MATERIALIZED: a lone `official_id = ?` filter is what lets DuckDB use its index
     return frame(cur, f"""
+        WITH s AS MATERIALIZED (SELECT * FROM official_month WHERE official_id = $o),
+             e AS MATERIALIZED (SELECT * FROM eval_current WHERE official_id = $o)
         SELECT m.period, {_COUNTS}, {_RATES}, e.score AS final_score, e.rating AS final_rating
-        FROM unnest(?::VARCHAR[]) m(period)
-        LEFT JOIN official_month s ON s.official_id = ? AND s.period = m.period
-        LEFT JOIN eval_current e ON e.official_id = ? AND e.period = m.period
-        ORDER BY m.period""", [period_range(end_period, months), official_id, official_id]).fillna(
+        FROM unnest($periods::VARCHAR[]) m(period)
+        LEFT JOIN s ON s.period = m.period LEFT JOIN e ON e.period = m.period
+        ORDER BY m.period""", {"o": official_id, "periods": period_range(end_period, months)}).fillna(
         {"ratings_count": 0, "dissatisfied_count": 0})
