@@ -14,6 +14,7 @@ from types import MappingProxyType
 from typing import Any, Mapping
 
 from dashboard.errors import DashboardError
+from etl.db import DEFAULT_MEMORY_LIMIT
 
 ENV_PREFIX = "THUOCDO_"
 
@@ -46,7 +47,7 @@ _ALL = (
     Setting("PAGE_SIZE", 20, "rows per page of the explore and alerts tables", minimum=5),
     Setting("EXPORT_MAX_ROWS", 200_000, "largest CSV/Excel export; larger requests are refused with a message", minimum=1),
     Setting("THREADS", 8, "waitress worker threads in the one server process", minimum=1),
-    Setting("MEMORY_LIMIT", "2GB", "DuckDB memory cap inside the server process"),
+    Setting("MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT, "DuckDB memory cap inside the server process (schema upgrades on open need the ETL's)"),
 )
 SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in _ALL})
 
