@@ -214,3 +214,28 @@ def test_new_data_reaches_open_pages_through_the_data_version(app, client, auth,
     assert client.get("/api/data-version").get_json()["version"] > before_version
     after = on_time_rate()
     assert after != before and float(after) == pytest.approx(want, abs=1e-12)
+
+
+def test_okr_history_of_another_units_key_result_gets_nothing(server, demo):
+    conn = duckdb.connect(str(demo.copies["kpis"]), read_only=True)
+    try:
+        def kr_of(unit):
+            return conn.execute("SELECT k.kr_id FROM key_results k JOIN objectives o USING (objective_id) "
+                                "JOIN unit_closure c ON c.descendant = o.unit_id WHERE c.ancestor = ? AND k.metric <> 'overdue_open' "
+                                "ORDER BY k.kr_id LIMIT 1", [unit]).fetchone()[0]
+        own, foreign = kr_of(demo.dept), kr_of(demo.other_dept)
+    finally:
+        conn.close()
+
+    def history(kr_id):
+        kr = {"type": "okr-kr", "kr": kr_id}
+        body = callback_payload([("okr-history", "children")], [])
+        body["inputs"] = [[{"id": kr, "property": "n_clicks", "value": 1}],
+                          {"id": "page-args", "property": "data", "value": {"unit": demo.dept, "period": demo.period}}]
+        body["changedPropIds"] = [json.dumps(kr, separators=(",", ":"), sort_keys=True) + ".n_clicks"]
+        return body
+
+    leader = http_login(server.base_url, demo.logins["leader"])
+    mine = _body(post_callback(leader, server.base_url, history(own)))
+    assert NOT_FOUND not in mine and ("okr-history-graph" in mine or "Chưa có dữ liệu" in mine)
+    assert NOT_FOUND in _body(post_callback(leader, server.base_url, history(foreign)))
