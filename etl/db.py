@@ -100,4 +100,9 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False,
     conn.execute("SET enable_progress_bar = false")  # loads print their own summaries
     if not read_only:
         migrate(conn)
+    elif schema_version(conn) < len(migrations()):
+        found = schema_version(conn)
+        conn.close()
+        raise EtlError(f"the database {path} has schema version {found}, older than this program's "
+                       f"{len(migrations())}; upgrade it once with `python -m etl init --db {path}`")
     return conn
