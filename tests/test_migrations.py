@@ -1,0 +1,43 @@
+"""Schema migrations: an older database upgrades itself on open and fills new rollups."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from etl.db import connect, migrations
+from etl.errors import EtlError
+from etl.loader import load_paths
+
+VECTORS = Path(__file__).parent / "vectors"
+
+
+def _make_version_2(path):
+    """A database as version 2 left it: no official_scores, no official_id indexes."""
+    conn = connect(path)
+    load_paths(conn, [VECTORS / n for n in json.loads((VECTORS / "expected.json").read_text())["load_order"]])
+    expected = conn.execute("SELECT * FROM official_scores ORDER BY ALL").fetchall()
+    conn.execute("DROP TABLE official_scores")
+    for index in ("officials_id", "tasks_official", "ratings_official", "evaluations_official",
+                  "official_month_official", "official_open_due_official", "eval_current_official"):
+        conn.execute(f"DROP INDEX {index}")
+    conn.execute("DELETE FROM schema_migrations WHERE version >= 3")
+    conn.close()
+    return expected
+
+
+def test_an_older_database_upgrades_and_fills_new_rollups(tmp_path):
+    db = tmp_path / "old.duckdb"
+    expected = _make_version_2(db)
+    assert expected, "the vectors should give official scores"
+    conn = connect(db)
+    assert conn.execute("SELECT max(version) FROM schema_migrations").fetchone()[0] == len(migrations())
+    assert conn.execute("SELECT * FROM official_scores ORDER BY ALL").fetchall() == expected
+
+
+def test_read_only_open_of_an_older_database_says_how_to_upgrade(tmp_path):
+    db = tmp_path / "old.duckdb"
+    _make_version_2(db)
+    with pytest.raises(EtlError, match=r"schema version 2.*python -m etl init"):
+        connect(db, read_only=True)
