@@ -203,13 +203,13 @@ def day_of_data(db: Path, work: Path) -> None:
     shutil.copy(db, copy)
     conn = connect(copy)
     last = conn.execute("SELECT max(updated_at) FROM tasks").fetchone()[0]
-    open_tasks = conn.execute("SELECT * EXCLUDE (batch_id) FROM tasks WHERE status = 'open' "
-                              "USING SAMPLE 50000 ROWS").df()
+    open_tasks = conn.execute("SELECT * FROM (SELECT * EXCLUDE (batch_id) FROM tasks WHERE status = 'open') "
+                              "USING SAMPLE 50000 ROWS (reservoir, 7)").df()
     day = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
     done = open_tasks.assign(status="done", completed_at=day.date(), updated_at=day + pd.Timedelta(hours=10))
     officials = conn.execute("SELECT official_id FROM officials USING SAMPLE 30000 ROWS").fetchall()
     new = pd.DataFrame({
-        "task_id": [f"DAY{i:06d}" for i in range(30_000)],
+        "task_id": [f"DAY{i:06d}" for i in range(30_000)],  # with the 50,000 completions: 80,000 rows
         "official_id": [officials[i % len(officials)][0] for i in range(30_000)],
         "title": "Nhiệm vụ mới", "origin": "assigned", "assigned_at": day.date(),
         "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",

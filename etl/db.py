@@ -98,6 +98,9 @@ def connect(path: str | Path = DEFAULT_DB, *, read_only: bool = False,
             ) from None
         raise EtlError(f"cannot open the database {path}: {text}") from None
     conn.execute("SET enable_progress_bar = false")  # loads print their own summaries
+    # A load's commit would otherwise often trigger a checkpoint of the whole file (4 s at
+    # city scale); the WAL is replayed on open and checkpointed when it grows this large.
+    conn.execute("SET checkpoint_threshold = '512MB'")
     if not read_only:
         migrate(conn)
     elif schema_version(conn) < len(migrations()):

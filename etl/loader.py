@@ -169,7 +169,7 @@ def _record_file_reason(conn, batch_id, file, kind, reason, message) -> None:
 
 def _cleanup(conn) -> None:
     conn.execute("DROP VIEW IF EXISTS changed_new")
-    for name in ("staged", "keyed", "changed_old", "csv_rejects", "csv_scans"):
+    for name in ("staged", "stored", "keyed", "changed_old", "csv_rejects", "csv_scans"):
         conn.execute(f"DROP TABLE IF EXISTS {name}")
     drop_raw(conn)
 
@@ -281,12 +281,16 @@ def _classify(conn, kind: Kind) -> None:
                    f"WHEN t.{kind.order_by} > k.{kind.order_by} THEN 'stale' ELSE 'apply' END")
     else:
         verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'apply' END"
-    # One hash join against the table: `existed` marks rows that replace a stored one.
+    # The stored rows with the file's keys, found by a semi join that hashes the (small) file
+    # side and scans the table once; `existed` marks rows that replace one of them.
+    key_match = " AND ".join(f"t.{c} = f.{c}" for c in kind.key)
+    conn.execute(f"CREATE TEMP TABLE stored AS SELECT t.rowid AS _rid, t.* FROM {kind.table} t "
+                 f"WHERE EXISTS (SELECT 1 FROM staged f WHERE f._reason IS NULL AND {key_match})")
     conn.execute(
-        f"CREATE TEMP TABLE keyed AS SELECT k.*, t.{kind.key[0]} IS NOT NULL AS existed, "
+        f"CREATE TEMP TABLE keyed AS SELECT k.*, t.{kind.key[0]} IS NOT NULL AS existed, t._rid, "
         f"CASE WHEN k.rn > 1 THEN NULL WHEN t.{kind.key[0]} IS NULL THEN 'apply' ELSE {verdict} END AS action "
         f"FROM (SELECT *, {rank} AS rn FROM staged WHERE _reason IS NULL) k "
-        f"LEFT JOIN {kind.table} t ON k.rn = 1 AND {on_db}")
+        f"LEFT JOIN stored t ON k.rn = 1 AND {on_db}")
     if repeats:
         on = " AND ".join(f"k.{c} = w.{c}" for c in kind.key)
         conn.execute(
@@ -306,12 +310,11 @@ def _write(conn, kind: Kind, batch_id: int) -> dict:
     cols = ", ".join(c.name for c in kind.columns)
     conn.execute(f"CREATE TEMP VIEW changed_new AS SELECT {cols}, {batch_id}::BIGINT AS batch_id "
                  f"FROM keyed WHERE action = 'apply'")
-    conn.execute(f"CREATE TEMP TABLE changed_old AS SELECT * FROM {kind.table} LIMIT 0")
-    if conn.execute("SELECT count(*) FROM keyed WHERE action = 'apply' AND existed").fetchone()[0]:
-        on = " AND ".join(f"t.{c} = n.{c}" for c in kind.key)
-        replaced = f"EXISTS (SELECT 1 FROM keyed n WHERE n.action = 'apply' AND n.existed AND {on})"
-        conn.execute(f"INSERT INTO changed_old SELECT t.* FROM {kind.table} t WHERE {replaced}")
-        conn.execute(f"DELETE FROM {kind.table} t WHERE {replaced}")
+    conn.execute("CREATE TEMP TABLE changed_old AS SELECT * EXCLUDE (_rid) FROM stored "
+                 "WHERE _rid IN (SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
+    if conn.execute("SELECT count(*) FROM changed_old").fetchall()[0][0]:
+        conn.execute(f"DELETE FROM {kind.table} WHERE rowid IN "
+                     f"(SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
     conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
     rollups.apply_changes(conn, kind.name)
     loaded, duplicates = conn.execute(

@@ -29,11 +29,11 @@ _RATING_SUMS = """
 def apply_changes(conn, kind: str) -> None:
     """Bring the rollups up to date with the batch in changed_new / changed_old."""
     periods: list[str] | None = []   # months whose evaluation counts, rules and scores to redo; None = all
-    if kind == "tasks":
-        periods = _tasks_delta(conn)
-    elif kind == "ratings":
-        _ratings_delta(conn)
-        rebuild_scores(conn, _periods(conn, "SELECT DISTINCT strftime(rated_at, '%Y-%m') FROM changed_new"))
+    if kind in ("tasks", "ratings"):
+        # Task and rating sums move official by official: the months' scores and the one
+        # rule that reads tasks (rating_not_supported) are redone for those officials only.
+        (_tasks_delta if kind == "tasks" else _ratings_delta)(conn)
+        _rebuild_for_officials(conn, rules_too=kind == "tasks")
     elif kind == "evaluations":
         _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
                                 "SELECT DISTINCT official_id, period FROM changed_new")
@@ -59,6 +59,25 @@ def apply_changes(conn, kind: str) -> None:
         _rebuild_rules(conn, periods)
         rebuild_scores(conn, periods)
     conn.execute("DROP TABLE IF EXISTS affected_units")
+    conn.execute("DROP TABLE IF EXISTS affected_pairs")
+
+
+def _rebuild_for_officials(conn, rules_too: bool) -> None:
+    """official_scores (and rating_not_supported) for the (official, period) pairs in
+    affected_pairs; a month new to official_scores gets every official, as a rebuild would."""
+    new_months = _periods(conn, "SELECT DISTINCT period FROM affected_pairs "
+                                "WHERE period NOT IN (SELECT DISTINCT period FROM official_scores)")
+    if new_months:
+        rebuild_scores(conn, new_months)
+    pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
+    conn.execute(f"DELETE FROM official_scores s WHERE EXISTS {pair.format(t='s')} "
+                 "AND NOT list_contains(?, period)", [new_months])
+    conn.execute(f"INSERT INTO official_scores {_scores_sql(_AFFECTED_OFFICIALS)} WHERE EXISTS {pair.format(t='p')} "
+                 "AND NOT list_contains(?, p.period)", [new_months])
+    if rules_too:
+        conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
+        conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
+            where=f"EXISTS {pair.format(t='e')}", rules="'rating_not_supported'"))
 
 
 def _periods(conn, sql: str) -> list[str]:
@@ -102,6 +121,7 @@ WITH results AS (
     LEFT JOIN official_month m ON m.official_id = e.official_id AND m.period = e.period
     WHERE {{where}}
 )
+SELECT * FROM (
 SELECT 'head_above_collective' AS rule, r.unit_id, r.official_id, r.period
 FROM results r JOIN unit_eval_current u ON u.unit_id = r.unit_id AND u.period = r.period
 WHERE r.is_head AND {_RANK.format(r='r.rating')} > {_RANK.format(r='u.rating')}
@@ -118,7 +138,27 @@ WHERE rating IN ('HTXS', 'HTT') AND tasks_due > 0 AND tasks_on_time / tasks_due 
 UNION ALL
 SELECT 'self_inflation', unit_id, official_id, period FROM results
 WHERE {_RANK.format(r='latest_self_rating')} - {_RANK.format(r='rating')} >= 2
+) WHERE rule IN ({{rules}})
 """
+ALL_RULES = ("'head_above_collective', 'excellent_quota', 'rating_outside_band', 'final_without_self', "
+             "'rating_not_supported', 'self_inflation'")
+
+
+def _scores_sql(pairs: str) -> str:
+    """One row per official and month of `pairs` (a FROM item giving p.period and o.*),
+    with the month's sums and current result."""
+    return f"""
+        SELECT p.period, o.official_id, o.unit_id, o.full_name, o.position, o.is_head, o.active,
+               coalesce(m.tasks_due, 0), coalesce(m.tasks_done, 0), coalesce(m.tasks_on_time, 0),
+               {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
+               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0),
+               {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}, e.score, e.rating
+        FROM {pairs}
+        LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = p.period
+        LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = p.period"""
+
+
+_AFFECTED_OFFICIALS = "(SELECT DISTINCT official_id, period FROM affected_pairs) p JOIN officials o USING (official_id)"
 
 
 def rebuild_scores(conn, periods: list[str] | None) -> None:
@@ -128,24 +168,15 @@ def rebuild_scores(conn, periods: list[str] | None) -> None:
         periods = _periods(conn, "SELECT DISTINCT period FROM official_month UNION "
                                  "SELECT DISTINCT period FROM eval_current")
     conn.execute("DELETE FROM official_scores WHERE list_contains(?, period)", [periods])
-    conn.execute(f"""
-        INSERT INTO official_scores
-        SELECT p.period, o.official_id, o.unit_id, o.full_name, o.position, o.is_head, o.active,
-               coalesce(m.tasks_due, 0), coalesce(m.tasks_done, 0), coalesce(m.tasks_on_time, 0),
-               {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
-               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0),
-               {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}, e.score, e.rating
-        FROM unnest(?::VARCHAR[]) p(period) CROSS JOIN officials o
-        LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = p.period
-        LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = p.period
-        ORDER BY p.period, o.unit_id""", [periods])
+    conn.execute("INSERT INTO official_scores " + _scores_sql("unnest(?::VARCHAR[]) p(period) CROSS JOIN officials o")
+                 + " ORDER BY p.period, o.unit_id", [periods])
 
 
 def _rebuild_rules(conn, periods: list[str] | None) -> None:
     where, params = _period_filter(periods)
     conn.execute("DELETE FROM rule_hits" + where, params)
     conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
-        where="TRUE" if periods is None else "list_contains(?, e.period)"), params)
+        where="TRUE" if periods is None else "list_contains(?, e.period)", rules=ALL_RULES), params)
 
 
 def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], delta: str) -> None:
@@ -181,16 +212,16 @@ def _tasks_delta(conn) -> None:
         GROUP BY ALL HAVING sum(sign) <> 0""")
     conn.execute("DELETE FROM month_delta WHERE tasks_due = 0 AND tasks_done = 0 AND tasks_on_time = 0 "
                  "AND points4 = 0")
-    periods = _periods(conn, "SELECT DISTINCT period FROM month_delta")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_pairs AS SELECT DISTINCT official_id, period FROM month_delta")
     _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
     _propagate(conn, "open_delta", "due_at", ("n",), "official_open_due", "unit_open_due", "scope_open_due")
-    return periods  # on-time rates changed: rating_not_supported may too
 
 
 def _ratings_delta(conn) -> None:
     conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, strftime(month, '%Y-%m') "
                  f"AS period, * EXCLUDE (official_id, month) FROM (SELECT official_id, "
                  f"date_trunc('month', rated_at) AS month, {_RATING_SUMS} FROM changed_new GROUP BY ALL)")
+    conn.execute("CREATE OR REPLACE TEMP TABLE affected_pairs AS SELECT DISTINCT official_id, period FROM month_delta")
     _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
 
 
