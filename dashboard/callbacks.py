@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import dash
+from dash import Input, Output
 from typing import Any, Callable
 
 from dashboard import cache, db, scope
@@ -48,21 +49,36 @@ def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any], *, 
     return cache.cached(lookups.data_version(cur), name, (*args, lang, today_local()), make)
 
 
-def prefill(ctx: Ctx, panels: dict[str, str | tuple[str, ...]]) -> tuple[dict[str, Any], list[str]]:
+def _ids(outputs) -> tuple[str, ...]:
+    return outputs if isinstance(outputs, tuple) else (outputs,)
+
+
+def prefill(ctx: Ctx, panels: dict[str, tuple]) -> tuple[dict[str, Any], list[str]]:
     """Panels already built for this data version go straight into the layout, so a page
-    somebody has seen needs one round trip instead of two. Returns ({output id: content},
-    names prefilled); the callbacks skip those names on their first call (see `panel`)."""
+    somebody has seen needs one round trip instead of two. `panels`: {name: (output id(s),
+    builder)}. Returns ({output id: content}, names prefilled); the callbacks skip those
+    names on their first call (see `panel`)."""
     contents, names = {}, []
-    for name, ids in panels.items():
+    for name, (outputs, _build) in panels.items():
         value = ctx.built(name)
         if value is None:
             continue
         names.append(name)
-        if isinstance(ids, tuple):
-            contents.update(zip(ids, value))
-        else:
-            contents[ids] = value
+        ids = _ids(outputs)
+        contents.update(zip(ids, value if len(ids) > 1 else (value,)))
     return contents, names
+
+
+def panel_callbacks(panels: dict[str, tuple], make_ctx: Callable[[Any], Ctx | None]) -> None:
+    """One callback per panel: (page-args, data-version) -> its output(s), through `panel`."""
+    for name, (outputs, build) in panels.items():
+        ids = _ids(outputs)
+
+        def fill(args, _version, name=name, build=build, n=len(ids)):
+            return panel(make_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
+
+        dash.callback(*(Output(i, "children") for i in ids), Input("page-args", "data"),
+                      Input("data-version", "data"))(fill)
 
 
 def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1, prefilled=()):
@@ -81,31 +97,23 @@ def _args(args) -> dict:
     return args if isinstance(args, dict) else {}
 
 
-def unit_ctx(args) -> Ctx | None:
-    """The checked unit and period named by a page's args store, or None (logged) when not allowed."""
+def unit_ctx(args, home_by_default: bool = False) -> Ctx | None:
+    """The checked unit and period named by a page's args store, or None (logged) when not
+    allowed. Scope-wide pages (alerts, OKR) default the unit to the user's home unit."""
     cur, args = db.cursor(), _args(args)
+    unit_id = args.get("unit") or (scope.home_unit(cur) if home_by_default else None)
     period = scope.period(cur, args.get("period"))
-    unit = scope.unit(cur, args.get("unit"))
+    unit = scope.unit(cur, unit_id)
     if unit is None or period is None:
         return None
     return Ctx(cur, current_lang(), period, unit=unit)
 
 
 def official_ctx(args) -> Ctx | None:
+    """The checked official and period named by a page's args store, or None (logged)."""
     cur, args = db.cursor(), _args(args)
     period = scope.period(cur, args.get("period"))
     official = scope.official(cur, args.get("official"))
     if official is None or period is None:
         return None
     return Ctx(cur, current_lang(), period, official=official)
-
-
-def scope_ctx(args) -> Ctx | None:
-    """For scope-wide pages (alerts, OKR, explore): the unit defaults to the user's home unit."""
-    cur, args = db.cursor(), _args(args)
-    unit_id = args.get("unit") or scope.home_unit(cur)
-    period = scope.period(cur, args.get("period"))
-    unit = scope.unit(cur, unit_id)
-    if unit is None or period is None:
-        return None
-    return Ctx(cur, current_lang(), period, unit=unit)

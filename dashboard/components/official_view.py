@@ -8,7 +8,7 @@ from dash import Input, Output, callback, dcc, html
 from flask_login import current_user
 
 from dashboard import formats, scope
-from dashboard.callbacks import Ctx, official_ctx, panel, prefill
+from dashboard.callbacks import Ctx, official_ctx, panel_callbacks, prefill
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
 from dashboard.i18n import t
@@ -17,10 +17,6 @@ from dashboard.metrics.definitions import previous_period
 from dashboard.metrics.kpis import official_kpis
 
 STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
-
-
-PANELS = {"official-tiles": "ov-tiles", "official-charts": ("ov-scores", "ov-satisfaction"),
-          "official-tasks": "ov-tasks", "official-comments": "ov-comments", "official-history": "ov-history"}
 
 
 def layout(cur, official: dict, period: str, lang: str) -> html.Div:
@@ -147,33 +143,10 @@ def _history(ctx: Ctx):
     return html.Div(blocks, className="timeline-wrap")
 
 
-# --- callbacks ------------------------------------------------------------------------------
+# --- callbacks -----------------------------------------------------------------------------
 
-def _fill(args, name: str, build, n: int = 1):
-    return panel(official_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
-
-
-@callback(Output("ov-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_tiles(args, _version):
-    return _fill(args, "official-tiles", _tiles)
-
-
-@callback(Output("ov-scores", "children"), Output("ov-satisfaction", "children"),
-          Input("page-args", "data"), Input("data-version", "data"))
-def fill_charts(args, _version):
-    return _fill(args, "official-charts", _charts, n=2)
-
-
-@callback(Output("ov-tasks", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_tasks(args, _version):
-    return _fill(args, "official-tasks", _tasks)
-
-
-@callback(Output("ov-comments", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_comments(args, _version):
-    return _fill(args, "official-comments", _comments)
-
-
-@callback(Output("ov-history", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_history(args, _version):
-    return _fill(args, "official-history", _history)
+# name (cache key) -> (output id(s), builder): one callback each, and what a layout may prefill.
+PANELS = {"official-tiles": ("ov-tiles", _tiles), "official-charts": (("ov-scores", "ov-satisfaction"), _charts),
+          "official-tasks": ("ov-tasks", _tasks), "official-comments": ("ov-comments", _comments),
+          "official-history": ("ov-history", _history)}
+panel_callbacks(PANELS, official_ctx)

@@ -9,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import formats
-from dashboard.callbacks import Ctx, cached, panel, prefill, unit_ctx
+from dashboard.callbacks import Ctx, cached, panel_callbacks, prefill, unit_ctx
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import tiles
 from dashboard.i18n import t
@@ -23,10 +23,6 @@ TREE_MAX_BOXES = 80
 RANKING_PAGE = 15
 CHILD_COLUMNS = ("name", "band", "officials_total", "tasks_due", "on_time_rate", "completion_rate", "task_score",
                  "overdue_open", "satisfaction_rate", "pending_evaluations", "violations", "warnings")
-
-
-PANELS = {"unit-tiles": "uv-tiles", "unit-children": "uv-children", "unit-tree": "uv-tree",
-          "unit-trends": ("uv-trend-rates", "uv-trend-score", "uv-ratings"), "unit-rules": "uv-rules"}
 
 
 def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_top: str | None) -> html.Div:
@@ -175,29 +171,11 @@ def _rules(ctx: Ctx):
 
 # --- callbacks -----------------------------------------------------------------------------
 
-def _fill(args, name: str, build, n: int = 1):
-    return panel(unit_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
-
-
-@callback(Output("uv-tiles", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_tiles(args, _version):
-    return _fill(args, "unit-tiles", _tiles)
-
-
-@callback(Output("uv-children", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_children(args, _version):
-    return _fill(args, "unit-children", _children)
-
-
-@callback(Output("uv-tree", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_tree(args, _version):
-    return _fill(args, "unit-tree", _tree)
-
-
-@callback(Output("uv-trend-rates", "children"), Output("uv-trend-score", "children"), Output("uv-ratings", "children"),
-          Input("page-args", "data"), Input("data-version", "data"))
-def fill_trends(args, _version):
-    return _fill(args, "unit-trends", _trends, n=3)
+# name (cache key) -> (output id(s), builder): one callback each, and what a layout may prefill.
+PANELS = {"unit-tiles": ("uv-tiles", _tiles), "unit-children": ("uv-children", _children),
+          "unit-tree": ("uv-tree", _tree), "unit-trends": (("uv-trend-rates", "uv-trend-score", "uv-ratings"), _trends),
+          "unit-rules": ("uv-rules", _rules)}
+panel_callbacks(PANELS, unit_ctx)
 
 
 @callback(Output("ranking-table", "data"), Output("ranking-table", "page_count"), Output("ranking-count", "children"),
@@ -210,12 +188,8 @@ def fill_ranking(args, _version, page, sort_by):
         return [], 1, ""
     df = cached(ctx.cur, ctx.lang, "unit-ranking", ctx.key, lambda: _ranking_frame(ctx))
     rows, pages = tables.page_of(df, page, RANKING_PAGE, sort_by, ("task_score", True))
-    return _ranking_rows(rows, ctx.period, ctx.lang), pages, f"{formats.number(len(df), ctx.lang)} {t('officials_total', ctx.lang).lower()}"
-
-
-@callback(Output("uv-rules", "children"), Input("page-args", "data"), Input("data-version", "data"))
-def fill_rules(args, _version):
-    return _fill(args, "unit-rules", _rules)
+    count = f"{formats.number(len(df), ctx.lang)} {t('officials_total', ctx.lang).lower()}"
+    return _ranking_rows(rows, ctx.period, ctx.lang), pages, count
 
 
 @callback(Output("nav", "href", allow_duplicate=True), Input("uv-treemap", "clickData"),

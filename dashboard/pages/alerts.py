@@ -6,7 +6,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 
 from dashboard import db, formats, scope, settings
-from dashboard.callbacks import Ctx, cached, scope_ctx
+from dashboard.callbacks import Ctx, cached, unit_ctx
 from dashboard.components import common, tables
 from dashboard.components.unit_view import official_href, unit_href
 from dashboard.i18n import current_lang, t
@@ -85,7 +85,7 @@ def _items(ctx: Ctx) -> list[dict]:
           State("alerts-url", "search"))
 def fill(args, unit, rule, page, sort_by, _version, search):
     """One page of the scope's items (a city month has thousands), filtered and sorted on the server."""
-    ctx = scope_ctx({**(args or {}), "unit": unit})
+    ctx = unit_ctx({**(args or {}), "unit": unit}, home_by_default=True)
     if ctx is None:
         return [], 1, t("not_found_body", current_lang()), dash.no_update
     items = cached(ctx.cur, ctx.lang, "alerts-items", ctx.key, lambda: pd.DataFrame(_items(ctx), columns=ROW_KEYS))

@@ -9,7 +9,7 @@ import pandas as pd
 from dash import ALL, Input, Output, State, callback, dcc, html
 
 from dashboard import db, formats, scope
-from dashboard.callbacks import Ctx, cached, panel, scope_ctx
+from dashboard.callbacks import Ctx, cached, panel, unit_ctx
 from dashboard.components import charts, common
 from dashboard.i18n import current_lang, t
 from dashboard.metrics import lookups, trends
@@ -108,7 +108,7 @@ def _tree(ctx: Ctx):
 
 @callback(Output("okr-tree", "children"), Input("page-args", "data"), Input("data-version", "data"))
 def fill_tree(args, _version):
-    return panel(scope_ctx(args), "okr-tree", _tree)
+    return panel(unit_ctx(args, home_by_default=True), "okr-tree", _tree)
 
 
 @callback(Output("nav", "href", allow_duplicate=True), Input("okr-unit", "value"), State("page-args", "data"),
