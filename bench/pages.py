@@ -19,11 +19,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import secrets
-import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -33,13 +30,13 @@ import duckdb
 import requests
 
 REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
+sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
+from conftest import CHROMIUM_ARGS, TRACK_FETCH, csrf_from, start_server, stop_server  # noqa: E402
+from conftest import callback_payload as payload  # noqa: E402
 from dashboard.metrics import lookups  # noqa: E402
 from dashboard.metrics.definitions import previous_period  # noqa: E402
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-gpu"]
 USER = "bench.admin"
 
 
@@ -52,18 +49,6 @@ def pct(values: list[float], q: float) -> float:
     k = (len(values) - 1) * q
     lo, hi = int(k), min(int(k) + 1, len(values) - 1)
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-def payload(outputs, inputs, state=()):
-    if len(outputs) == 1:
-        output, spec = f"{outputs[0][0]}.{outputs[0][1]}", {"id": outputs[0][0], "property": outputs[0][1]}
-    else:
-        output = ".." + "...".join(f"{i}.{p}" for i, p in outputs) + ".."
-        spec = [{"id": i, "property": p} for i, p in outputs]
-    return {"output": output, "outputs": spec,
-            "inputs": [{"id": i, "property": p, "value": v} for i, p, v in inputs],
-            "changedPropIds": [f"{inputs[0][0]}.{inputs[0][1]}"],
-            "state": [{"id": i, "property": p, "value": v} for i, p, v in state]}
 
 
 def router(path: str, search: str = ""):
@@ -118,7 +103,7 @@ def scope_pages(unit: str, period: str, start: str) -> dict[str, dict]:
 class Client:
     def __init__(self, base: str, password: str):
         self.base, self.s = base, requests.Session()
-        token = re.search(r'name="csrf_token" value="([^"]+)"', self.s.get(base + "/login").text).group(1)
+        token = csrf_from(self.s.get(base + "/login").text)
         r = self.s.post(base + "/login", data={"csrf_token": token, "username": USER, "password": password},
                         allow_redirects=False)
         assert r.status_code == 302, r.text[:200]
@@ -154,33 +139,9 @@ def data_size(db: Path) -> dict:
     return {"sizes": sizes, "period": period, "root": root, "units": units, "officials": officials}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def dashboard_cli(*args, stdin=None, env=None):
+def dashboard_cli(*args, stdin=None):
     return subprocess.run([sys.executable, "-m", "dashboard", *map(str, args)], cwd=REPO, input=stdin, text=True,
-                          capture_output=True, env={**os.environ, **(env or {})})
-
-
-def start_server(db: Path, log: Path, threads: int) -> tuple[subprocess.Popen, str]:
-    port = free_port()
-    env = {**os.environ, "THUOCDO_SECRET_KEY": secrets.token_hex(32), "THUOCDO_POLL_SECONDS": "600",
-           "THUOCDO_THREADS": str(threads)}
-    proc = subprocess.Popen([sys.executable, "-m", "dashboard", "serve", "--db", str(db), "--port", str(port)],
-                            cwd=REPO, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT)
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(600):
-        try:
-            if requests.get(base + "/login", timeout=2).status_code == 200:
-                return proc, base
-        except requests.ConnectionError:
-            time.sleep(0.2)
-        if proc.poll() is not None:
-            break
-    raise SystemExit(f"the server did not start; see {log}")
+                          capture_output=True)
 
 
 # --- measurements ----------------------------------------------------------------------------------
@@ -230,14 +191,11 @@ def measure_browser(base: str, password: str, units: list[str], period: str, sho
         document.querySelectorAll('.kpi-tile').length >= 7 && document.querySelector('#children-table, #uv-children .empty-note')
         && document.querySelectorAll('.js-plotly-plot .main-svg').length >= 4 && document.querySelectorAll('#ranking-table td').length > 0
         && !document.querySelector('[data-dash-is-loading="true"]')"""
-    track = """(() => { window.__inflight = 0; window.__lastNet = performance.now(); const f = window.fetch;
-        window.fetch = function(...a) { window.__inflight++; window.__lastNet = performance.now();
-        return f.apply(this, a).finally(() => { window.__inflight--; window.__lastNet = performance.now(); }); }; })();"""
     out = {"cold": [], "warm": []}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         context = browser.new_context(viewport={"width": 1600, "height": 1000})
-        context.add_init_script(track)
+        context.add_init_script(TRACK_FETCH)
         page = context.new_page()
         page.goto(base + "/login")
         page.fill("#username", USER)
@@ -281,9 +239,11 @@ def main(argv=None) -> int:
 
     results_dir = REPO / "bench" / "results"
     results_dir.mkdir(parents=True, exist_ok=True)
-    log = results_dir / "pages-server.log"
     t0 = time.perf_counter()
-    server, base = start_server(args.db, log, args.threads)
+    server = start_server(args.db, results_dir / "pages-server.log",
+                          env={"THUOCDO_SECRET_KEY": secrets.token_hex(32), "THUOCDO_POLL_SECONDS": "600",
+                               "THUOCDO_THREADS": str(args.threads)})
+    base = server.base_url
     print(f"server up in {time.perf_counter() - t0:.1f} s at {base}")
     try:
         calls = measure_callbacks(Client(base, password), info, args.repeats, args.targets)
@@ -292,8 +252,7 @@ def main(argv=None) -> int:
             fresh = info["units"][args.targets:args.targets + args.browser_units]
             browser = measure_browser(base, password, fresh, info["period"], REPO / "test-artifacts")
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_server(server)
 
     print(f"\nserver time per callback, ms (cold = first build after start, the baseline; "
           f"warm = every later viewer of the same data version)")

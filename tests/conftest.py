@@ -137,8 +137,9 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(db: Path, log_path: Path, *extra, env: dict | None = None) -> Server:
-    """`python -m dashboard serve` on a free loopback port; returns once /login answers."""
+def start_server(db: Path, log_path: Path, *extra, env: dict | None = None, timeout: float = 120) -> Server:
+    """`python -m dashboard serve` on a free loopback port; returns once /login answers
+    (opening a database may first apply a schema upgrade)."""
     port = free_port()
     log = open(log_path, "w", encoding="utf-8")
     proc = subprocess.Popen(
@@ -146,7 +147,7 @@ def start_server(db: Path, log_path: Path, *extra, env: dict | None = None) -> S
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
         env={**os.environ, "THUOCDO_SECRET_KEY": SECRET, "THUOCDO_POLL_SECONDS": "1", **(env or {})})
     base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()}")
@@ -231,7 +232,7 @@ def browser():
 
 
 # Counts the page's fetches (Dash's callbacks) so tests can wait until nothing is in flight.
-_TRACK_FETCH = """
+TRACK_FETCH = """
 (() => {
   window.__inflight = 0; window.__lastNet = performance.now();
   const orig = window.fetch;
@@ -246,7 +247,7 @@ _TRACK_FETCH = """
 def browser_login(browser, base_url: str, login: Login, viewport=(1600, 1000)):
     """A new browser context signed in as `login`; returns (context, page)."""
     context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]}, accept_downloads=True)
-    context.add_init_script(_TRACK_FETCH)
+    context.add_init_script(TRACK_FETCH)
     page = context.new_page()
     page.goto(base_url + "/login")
     page.fill("#username", login.username)

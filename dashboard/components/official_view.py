@@ -4,7 +4,7 @@ and the evaluation timeline (self → review → final, cancellations, re-evalua
 from __future__ import annotations
 
 import dash_bootstrap_components as dbc
-from dash import Input, Output, callback, dcc, html
+from dash import dcc, html
 from flask_login import current_user
 
 from dashboard import formats, scope

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback, dash_table, dcc, html
+from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
 from flask import session
 from flask_login import current_user
 
