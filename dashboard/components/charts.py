@@ -31,7 +31,8 @@ def _layout(fig: go.Figure, lang: str, height: int = 300, months: bool = True, *
         legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, traceorder="normal"),
         hovermode="x unified", **extra)
     if months:
-        fig.update_xaxes(type="date", tickformat="%m/%y", hoverformat="%m/%Y", dtick="M1" if height > 320 else "M2",
+        points = max((len(trace.x) for trace in fig.data if getattr(trace, "x", None) is not None), default=0)
+        fig.update_xaxes(type="date", tickformat="%m/%y", hoverformat="%m/%Y", dtick="M1" if points <= 7 else "M2",
                          ticklabelmode="instant")
     return fig
 

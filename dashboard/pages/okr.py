@@ -128,7 +128,7 @@ def _history(cur, lang: str, kr: dict, period: str):
         df = lookups.checkins(cur, kr["kr_id"])
         if df.empty:
             return common.empty(t("no_data", lang))
-        df = df.assign(when=df["checked_at"].dt.strftime("%Y-%m-%d"))
+        df = df.assign(when=df["checked_at"].dt.strftime("%d/%m/%Y"))
         x, y = "when", "value"
     else:
         trend = trends.unit_trend(cur, kr["unit_id"], period)
@@ -144,8 +144,6 @@ def _history(cur, lang: str, kr: dict, period: str):
     fig = charts.series_chart(df, x, y, lang, percent=metric in RATE_METRICS, kind="line", y_label=t("value", lang))
     fig.add_hline(y=kr["target_value"], line_dash="dash", line_color="#D55E00",
                   annotation_text=f"{t('target_value', lang)} {metric_value(metric, kr['target_value'], lang)}")
-    if x == "month":
-        fig.update_xaxes(type="date", tickformat="%m/%y")
     return html.Div([html.Div(kr["title"], className="fw-semibold mb-1"), charts.graph("okr-history-graph", fig)])
 
 
