@@ -25,11 +25,12 @@ def graph(graph_id, figure, height: int | None = None) -> dcc.Graph:
 
 
 def _layout(fig: go.Figure, lang: str, height: int = 300, months: bool = True, **extra) -> go.Figure:
-    fig.update_layout(
-        separators=formats.PLOTLY_SEPARATORS[lang], height=height, template="plotly_white",
-        margin=dict(l=48, r=16, t=16, b=40), font=dict(family="DejaVu Sans, Segoe UI, Roboto, sans-serif", size=12),
-        legend=dict(orientation="h", yanchor="top", y=-0.12, x=0, traceorder="normal"),
-        hovermode="x unified", **extra)
+    """The house style; `extra` layout keys win over it. `months`: the x axis holds month starts."""
+    fig.update_layout({
+        "separators": formats.PLOTLY_SEPARATORS[lang], "height": height, "template": "plotly_white",
+        "margin": dict(l=48, r=16, t=16, b=40), "font": dict(family="DejaVu Sans, Segoe UI, Roboto, sans-serif", size=12),
+        "legend": dict(orientation="h", yanchor="top", y=-0.12, x=0, traceorder="normal"),
+        "hovermode": "x unified", **extra})
     if months:
         points = max((len(trace.x) for trace in fig.data if getattr(trace, "x", None) is not None), default=0)
         fig.update_xaxes(type="date", tickformat="%m/%y", hoverformat="%m/%Y", dtick="M1" if points <= 7 else "M2",
@@ -185,8 +186,13 @@ def series_chart(df: pd.DataFrame, x: str, y: str, lang: str, *, percent: bool =
     elif kind == "line":
         fig.add_trace(go.Scatter(x=df[x].tolist(), y=_none(df[y]), name=y_label, mode="lines+markers",
                                  line=dict(color=palette.BLUE, width=2.5), marker=dict(size=8)))
-    else:
-        fig.add_trace(go.Bar(x=df[x].tolist(), y=_none(df[y]), name=y_label, marker=dict(color=palette.BLUE)))
+    else:  # categories with long names: horizontal bars, first row on top, one line each
+        fig.add_trace(go.Bar(y=df[x].tolist(), x=_none(df[y]), name=y_label, orientation="h",
+                             marker=dict(color=palette.BLUE)))
+        fig.update_yaxes(autorange="reversed", automargin=True)
+        fig.update_xaxes(tickformat=".0%" if percent else None, title=y_label)
+        return _layout(fig, lang, height=max(260, 24 * len(df) + 90), months=False, showlegend=False,
+                       hovermode="y unified")
     if percent:
         fig.update_yaxes(tickformat=".0%")
     fig.update_yaxes(title=y_label)

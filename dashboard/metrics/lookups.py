@@ -333,24 +333,28 @@ _LEVEL_COUNTS = ", ".join(f"count(*) FILTER (WHERE r.level = {i})::BIGINT AS r_l
 _NO_TASKS = "0::BIGINT AS tasks_due, 0::BIGINT AS tasks_done, 0::BIGINT AS tasks_on_time, 0::BIGINT AS points4"
 
 _EXPLORE_SQL = {
-    "units": f"""SELECT u.unit_id AS group_id, u.name AS "group", {_SUMS}
-        FROM units u LEFT JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
+    "units": f"""SELECT u.unit_id AS group_id, u.name AS "group", any_value(p.name) AS parent_name, {_SUMS}
+        FROM units u LEFT JOIN units p ON p.unit_id = u.parent_id
+        LEFT JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
         WHERE u.unit_id IN (SELECT unnest($units)) GROUP BY u.unit_id, u.name""",
-    "level": f"""SELECT u.unit_id AS group_id, u.name AS "group", {_SUMS}
-        FROM unit_closure c JOIN units u ON u.unit_id = c.descendant
+    "level": f"""SELECT u.unit_id AS group_id, u.name AS "group", any_value(p.name) AS parent_name, {_SUMS}
+        FROM unit_closure c JOIN units u ON u.unit_id = c.descendant LEFT JOIN units p ON p.unit_id = u.parent_id
         LEFT JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
         WHERE c.ancestor = $scope AND c.depth = $depth GROUP BY u.unit_id, u.name""",
-    "month": f"""SELECT u.unit_id AS group_id, u.name AS "group", s.period, {_SUMS}
-        FROM units u JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
+    "month": f"""SELECT u.unit_id AS group_id, u.name AS "group", any_value(p.name) AS parent_name, s.period, {_SUMS}
+        FROM units u LEFT JOIN units p ON p.unit_id = u.parent_id
+        JOIN scope_month s ON s.unit_id = u.unit_id AND s.period BETWEEN $from AND $to
         WHERE u.unit_id IN (SELECT unnest($units)) GROUP BY u.unit_id, u.name, s.period""",
-    "position": f"""SELECT coalesce(o.position, '') AS group_id, coalesce(o.position, '') AS "group", {_SUMS}
+    "position": f"""SELECT coalesce(o.position, '') AS group_id, coalesce(o.position, '') AS "group",
+            NULL::VARCHAR AS parent_name, {_SUMS}
         FROM official_month s JOIN officials o ON o.official_id = s.official_id
         WHERE s.period BETWEEN $from AND $to AND o.unit_id IN (
             SELECT descendant FROM unit_closure WHERE ancestor IN (SELECT unnest($units)))
         GROUP BY coalesce(o.position, '')""",
     # Counter ids repeat across one-stop offices, so a counter is (the official's unit, counter_id).
     "counter": f"""SELECT o.unit_id || '/' || coalesce(r.counter_id, '') AS group_id,
-            coalesce(r.counter_id, '–') || ' · ' || any_value(u.name) AS "group", {_NO_TASKS}, {_LEVEL_COUNTS}
+            coalesce(r.counter_id, '–') || ' · ' || any_value(u.name) AS "group", NULL::VARCHAR AS parent_name,
+            {_NO_TASKS}, {_LEVEL_COUNTS}
         FROM ratings r JOIN officials o ON o.official_id = r.official_id JOIN units u ON u.unit_id = o.unit_id
         WHERE r.rated_at >= $start AND r.rated_at < $end AND o.unit_id IN (
             SELECT descendant FROM unit_closure WHERE ancestor IN (SELECT unnest($units)))
@@ -362,7 +366,8 @@ def explore(cur, grouping: str, period_from: str, period_to: str, unit_ids: list
     """Every KPI that adds up from the rollups, over a period range, for one grouping:
     the chosen units, the units at level 1-3 below `unit_ids[0]`, positions or one-stop counters
     within the chosen units' subtrees, or months x units. Rates use definitions.RATE_SQL, so they
-    equal unit_kpis for one unit and one month."""
+    equal unit_kpis for one unit and one month. Unit groups carry `parent_name`, since offices
+    under different departments share names ("Văn phòng")."""
     if grouping not in EXPLORE_GROUPINGS:
         raise ValueError(f"unknown grouping {grouping!r}")
     if period_from > period_to:

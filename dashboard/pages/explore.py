@@ -108,7 +108,17 @@ def _request(cur, kpi, group, start, end, units):
 
 def _frame(cur, lang, req) -> pd.DataFrame:
     _kpi, group, start, end, units = req
-    return cached(cur, lang, "explore", (group, start, end, units), lambda: lookups.explore(cur, group, start, end, list(units)))
+    return cached(cur, lang, "explore", (group, start, end, units),
+                  lambda: _distinct_labels(lookups.explore(cur, group, start, end, list(units))))
+
+
+def _distinct_labels(df: pd.DataFrame) -> pd.DataFrame:
+    """Units that share a name ("Văn phòng" of every department) get their parent's name added,
+    so the chart, the table and the export tell them apart."""
+    names = df.drop_duplicates("group_id")["group"]
+    shared = set(names[names.duplicated()])
+    clash = df["group"].isin(shared) & df["parent_name"].notna()
+    return df.assign(group=df["group"].where(~clash, df["group"] + " – " + df["parent_name"].fillna("")))
 
 
 def _columns(kpi: str, group: str, lang: str) -> list[tuple[str, str, str | None]]:
