@@ -12,13 +12,13 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
-from dashboard import control, users
+from dashboard import control, settings, users
 from dashboard.errors import DashboardError
-from dashboard.settings import SETTINGS, describe
 from etl.errors import DatabaseBusy, EtlError
 
-DEFAULT_DB = os.environ.get("THUOCDO_DB_PATH", SETTINGS["DB_PATH"].default)
+DEFAULT_DB = os.environ.get("THUOCDO_DB_PATH", settings.SETTINGS["DB_PATH"].default)
 
 
 # --- users ---------------------------------------------------------------------------
@@ -70,7 +70,15 @@ def _read_password(args) -> str:
     return users.check_password_strength(password)
 
 
+def _require_db(path) -> None:
+    """A mistyped --db must not quietly create an empty database."""
+    if str(path) != ":memory:" and not Path(path).exists():
+        raise DashboardError(f"no database at {path}; create it with `python -m etl init --db {path}` and load data "
+                             f"(or `python -m dashboard serve --db {path} --demo` for demo data)")
+
+
 def users_command(args) -> int:
+    _require_db(args.db)
     req = {"action": args.action, "name": getattr(args, "name", None)}
     for key in ("role", "unit", "official", "json"):
         if getattr(args, key, None) is not None:
@@ -112,21 +120,23 @@ def serve_command(args) -> int:
     from dashboard.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    config = {"DB_PATH": args.db}
+    config = {"DB_PATH": args.db, **({"DEMO": True} if args.demo else {})}
+    settings.load(config)  # setting mistakes first: they say more than a missing file
     if args.demo:
-        config["DEMO"] = True
         demo.ensure_data(args.db)
+    else:
+        _require_db(args.db)
     app = create_app(config)
     server = app.server
-    settings = server.config["THUOCDO"]
+    checked = server.config["THUOCDO"]
     database = server.extensions["thuocdo_db"]
-    if settings["DEMO"]:
+    if checked["DEMO"]:
         print(demo.ensure_users(database), flush=True)
     ctl = control.ControlServer(args.db, _serve_handler(database)).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {settings['THREADS']} threads)", flush=True)
+    print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
     try:
-        waitress.serve(server, host=args.host, port=args.port, threads=settings["THREADS"],
+        waitress.serve(server, host=args.host, port=args.port, threads=checked["THREADS"],
                        ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True)
     finally:
         ctl.stop()
@@ -183,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=users_command)
 
     p = sub.add_parser("settings", help="list every server setting with its default")
-    p.set_defaults(func=lambda _args: print(describe()) or 0)
+    p.set_defaults(func=lambda _args: print(settings.describe()) or 0)
 
     _add_kpis_parser(sub)
     return parser

@@ -42,6 +42,14 @@ def test_server_refuses_to_start_without_a_secret_key(tmp_path):
     assert "THUOCDO_SECRET_KEY" in proc.stderr and "--demo" in proc.stderr
 
 
+@pytest.mark.parametrize("command", [("serve",), ("users", "list")])
+def test_a_mistyped_database_path_creates_nothing(tmp_path, command):
+    missing = tmp_path / "typo" / "thuocdo.duckdb"
+    proc = run_dashboard(*command, "--db", missing, env={"THUOCDO_SECRET_KEY": "k" * 40})
+    assert proc.returncode == 2 and "no database at" in proc.stderr
+    assert not missing.parent.exists()
+
+
 def test_server_refuses_a_mistyped_setting(tmp_path):
     proc = run_dashboard("serve", "--db", tmp_path / "x.duckdb", "--port", "1",
                          env={"THUOCDO_SECRET_KEY": "k" * 40, "THUOCDO_TREADS": "4"})
