@@ -7,10 +7,10 @@ every call, whatever the callback's inputs say.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any, Callable
 
 import dash
 from dash import Input, Output
-from typing import Any, Callable
 
 from dashboard import cache, db, scope
 from dashboard.components import common
@@ -34,7 +34,6 @@ class Ctx:
 
     def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
         return cached(self.cur, self.lang, name, args, build, json_ready=True)
-
 
     def built(self, name: str) -> Any:
         """The panel if some viewer already built it for this data version, else None."""

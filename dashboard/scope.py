@@ -43,18 +43,19 @@ def home_unit(cur, u=None) -> str | None:
     return roots[0]["unit_id"] if roots else None
 
 
-def unit(cur, unit_id, *, log_denial: bool = True) -> dict | None:
+def unit(cur, unit_id) -> dict | None:
     """The unit when the user may see it, else None (unknown and out of scope look the same)."""
     u = current_user
     if isinstance(unit_id, str) and _ID.match(unit_id) and u.role != "official":
-        if lookups.is_in_scope(cur, scope_root(u), unit_id):
-            return lookups.unit(cur, unit_id)
-    if log_denial:
-        denied("unit", unit_id)
+        root = scope_root(u)
+        found = lookups.unit(cur, unit_id)
+        if found and (root is None or lookups.is_in_scope(cur, root, unit_id)):
+            return found
+    denied("unit", unit_id)
     return None
 
 
-def official(cur, official_id, *, log_denial: bool = True) -> dict | None:
+def official(cur, official_id) -> dict | None:
     """The official when the user may see them, else None."""
     u = current_user
     found = None
@@ -65,7 +66,7 @@ def official(cur, official_id, *, log_denial: bool = True) -> dict | None:
             o = lookups.official(cur, official_id)
             if o and lookups.is_in_scope(cur, scope_root(u), o["unit_id"]):
                 found = o
-    if found is None and log_denial:
+    if found is None:
         denied("official", official_id)
     return found
 

@@ -46,7 +46,7 @@ def layout(kpi=None, group=None, start=None, end=None, units=None, **_):
     end = end if end in periods else scope.period(cur, None)
     start = start if start in periods else previous_period(end, 2)
     chosen = [u for u in (units.split(",") if isinstance(units, str) and units else [])
-              if scope.unit(cur, u, log_denial=True)]
+              if scope.unit(cur, u)]
     period_options = [{"label": formats.period(p), "value": p} for p in periods]
     controls = dbc.Row([
         _control(t("kpi", lang), dcc.Dropdown(id="explore-kpi", value=kpi if kpi in KPIS else "on_time_rate",
