@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, auth, cache, db, live, settings
+from dashboard import api, auth, cache, db, live, scope, settings
 from dashboard.components import shell
 
 
@@ -28,4 +28,5 @@ def create_app(config: dict | None = None) -> dash.Dash:
         meta_tags=[{"name": "viewport", "content": "width=device-width, initial-scale=1"}],
     )
     app.layout = shell.layout
+    scope.guard_pages(dash.page_registry)
     return app

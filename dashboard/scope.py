@@ -98,3 +98,21 @@ def may_export() -> bool:
 
 def is_admin() -> bool:
     return current_user.is_admin
+
+
+def guard_pages(registry) -> None:
+    """Deny by default for pages too: a page's layout runs only for the roles it declares
+    (`register_page(..., roles=...)`); anyone else gets the not-found page, as for an unknown id."""
+    from dashboard.components.common import not_found
+    from dashboard.i18n import current_lang
+
+    for page in registry.values():
+        layout, roles = page["layout"], tuple(page.get("roles", ()))
+
+        def guarded(*args, _layout=layout, _roles=roles, _path=page["path"], **kwargs):
+            if current_user.role not in _roles:
+                denied("page", _path)
+                return not_found(current_lang())
+            return _layout(*args, **kwargs) if callable(_layout) else _layout
+
+        page["layout"] = guarded

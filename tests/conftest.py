@@ -231,13 +231,15 @@ def browser():
         b.close()
 
 
-# Counts the page's fetches (Dash's callbacks) so tests can wait until nothing is in flight.
+# Counts the page's fetches (Dash's callbacks) so tests can wait until nothing is in flight,
+# and how many callback requests were made, so a test can wait for the one its click causes.
 TRACK_FETCH = """
 (() => {
-  window.__inflight = 0; window.__lastNet = performance.now();
+  window.__inflight = 0; window.__lastNet = performance.now(); window.__callbacks = 0;
   const orig = window.fetch;
   window.fetch = function(...args) {
     window.__inflight++; window.__lastNet = performance.now();
+    if (String(args[0]).includes('_dash-update-component')) { window.__callbacks++; }
     return orig.apply(this, args).finally(() => { window.__inflight--; window.__lastNet = performance.now(); });
   };
 })();
@@ -265,6 +267,15 @@ def settled(page, timeout: float = 20_000) -> None:
         "!document.querySelector('[data-dash-is-loading=\"true\"]') && "
         "!document.querySelector('._dash-loading') && document.querySelector('#_pages_content > *')",
         timeout=timeout, polling=100)
+
+
+def act(page, action, timeout: float = 20_000) -> None:
+    """Run `action` (a click that starts Dash callbacks) and wait until they have all finished;
+    waiting for quiet alone could return before the first request of the click has started."""
+    before = page.evaluate("window.__callbacks")
+    action()
+    page.wait_for_function(f"() => window.__callbacks > {before}", timeout=timeout, polling=50)
+    settled(page, timeout)
 
 
 def screenshot(page, name: str) -> Path:

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from conftest import browser_login, kpis_cli, run_dashboard, screenshot, settled
+from conftest import act, browser_login, kpis_cli, run_dashboard, screenshot, settled
 from dashboard import formats
 
 SHOW = {"on_time_rate": formats.rate, "completion_rate": formats.rate, "satisfaction_rate": formats.rate,
@@ -66,15 +66,13 @@ def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, serv
         assert page.locator("#ov-history .timeline-step, #ov-history .empty-note").count() >= 1
         screenshot(page, "official")
 
-        page.locator("#breadcrumbs a").first.click()
+        act(page, lambda: page.locator("#breadcrumbs a").first.click())  # in-app: no page load to wait for
         page.wait_for_url(re.compile(rf".*/unit/{re.escape(demo.root)}\?period={period}$"))
-        settled(page)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
 
         # The treemap is a way down too: clicking a box opens that unit.
-        page.locator("#uv-treemap g.slice path.surface").last.click()  # a leaf: nothing lies on top of it
+        act(page, lambda: page.locator("#uv-treemap g.slice path.surface").last.click())  # a leaf: nothing on top
         page.wait_for_url(re.compile(r".*/unit/(?!" + re.escape(demo.root) + r"\?)[^?]+\?period=.*"))
-        settled(page)
         assert page.locator(".kpi-tile").count() >= 7
     finally:
         context.close()
@@ -92,9 +90,8 @@ def test_changing_the_period_updates_every_panel(browser, server, demo):
         options = page.locator("#period-picker")
         options.click()
         target = formats.period(_previous(before_period))
-        page.locator("[role=option]", has_text=target).first.click()
+        act(page, lambda: page.locator("[role=option]", has_text=target).first.click())
         page.wait_for_url(re.compile(rf".*/unit/{re.escape(demo.dept)}\?period={_previous(before_period)}$"))
-        settled(page)
         assert shown_period(page) == _previous(before_period)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.dept, "--period", _previous(before_period)))
         after = {p: page.inner_html(p) for p in panels}
@@ -174,8 +171,8 @@ def test_export_downloads_exactly_the_table(browser, server, demo):
         page.goto(f"{server.base_url}/explore?kpi=on_time_rate&group=level_2&start={_previous(demo.period)}"
                   f"&end={demo.period}")
         settled(page)
-        page.locator("#explore-table th", has_text="Nhiệm vụ đến hạn").locator(".column-header--sort").click()
-        settled(page)
+        act(page, lambda: page.locator("#explore-table th", has_text="Nhiệm vụ đến hạn")
+            .locator(".column-header--sort").click())
         shown = page.eval_on_selector_all(
             "#explore-table tbody tr", "rows => rows.map(r => Array.from(r.querySelectorAll('td')).map(td => td.innerText.trim()))")
         shown = [r for r in shown if r]
@@ -223,8 +220,7 @@ def test_every_page_renders_for_its_role(browser, server, demo, who, path, marke
         assert page.locator(marker).count() >= 1
         assert page.locator("#not-found").count() == 0
         if path == "/okr" and page.locator("#okr-tree .kr-title").count():
-            page.locator("#okr-tree .kr-title").first.click()
-            settled(page)
+            act(page, lambda: page.locator("#okr-tree .kr-title").first.click())
             assert page.locator("#okr-history .js-plotly-plot, #okr-history .empty-note").count() >= 1
         screenshot(page, f"{who}-{path.strip('/') or 'home'}")
         # What the role may not open answers like an unknown page.

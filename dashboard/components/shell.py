@@ -16,14 +16,16 @@ ROLE_LABEL = {"admin": ("Quản trị", "Admin"), "leader": ("Lãnh đạo", "Le
               "analyst": ("Phân tích", "Analyst"), "official": ("Cán bộ", "Official")}
 
 
-def allowed(page: dict, role: str) -> bool:
-    return role in page.get("roles", ())
+def in_menu(page: dict, role: str) -> bool:
+    """`nav`: True (everyone who may open the page), a tuple of roles, or False."""
+    nav = page.get("nav")
+    return role in (page.get("roles", ()) if nav is True else (nav or ()))
 
 
 def _nav_links(lang: str) -> list:
     links = []
     for page in dash.page_registry.values():
-        if page.get("nav") and allowed(page, current_user.role):
+        if in_menu(page, current_user.role):
             links.append(dbc.NavItem(dbc.NavLink(
                 t(page["name"], lang), href=page["relative_path"], active="exact",
                 id={"type": "navlink", "index": page["relative_path"]})))

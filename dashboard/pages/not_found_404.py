@@ -4,7 +4,8 @@ import dash
 from dashboard.components import common
 from dashboard.i18n import current_lang
 
-dash.register_page(__name__, path="/404", name="not_found_title", title="Thước đo", nav=False, roles=())
+dash.register_page(__name__, path="/404", name="not_found_title", title="Thước đo", nav=False,
+                   roles=("admin", "leader", "analyst", "official"))
 
 
 def layout(**_):

@@ -6,8 +6,9 @@ from dashboard import db, scope
 from dashboard.components import common, official_view, unit_view
 from dashboard.i18n import current_lang
 
+# Officials open "/" too (it shows their own page) but their menu links that page by name instead.
 dash.register_page(__name__, path="/", name="nav_overview", order=0, title="Thước đo",
-                   nav=True, roles=("admin", "leader", "analyst"))
+                   nav=("admin", "leader", "analyst"), roles=("admin", "leader", "analyst", "official"))
 
 
 def layout(period=None, **_):
