@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -104,40 +105,41 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
     # quoted line breaks) after an error, which inside a transaction would abort it.
     try:
         raw = read_into_raw(conn, path)
-    except FileRejected as rejected:
+        with _transaction(conn):
+            batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
+            counts = _load_rows(conn, kind, raw, batch_id, path)
+            status = "partial" if counts["quarantined"] else "loaded"
+            message = None
+            if counts["rows_read"] == 0:
+                status, message = "rejected", f"{path.name} has a header but no rows"
+                _record_file_reason(conn, batch_id, path.name, kind.name, "empty_file", message)
+            elif counts.get("missing"):
+                status = "rejected"
+                message = (f"{path.name}: required column(s) {', '.join(counts['missing'])} missing; "
+                           f"every row is kept in quarantine")
+            _finish_batch(conn, batch_id, status, counts, started, message)
+            if counts["loaded"]:
+                _bump_data_version(conn)
+    except FileRejected as rejected:  # nothing of the file was written; the ledger says why
         _cleanup(conn)
         batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
         _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
-        return ledger_entry(conn, batch_id)
+    return ledger_entry(conn, batch_id)
+
+
+@contextmanager
+def _transaction(conn):
+    """One batch's transaction: committed whole or rolled back whole; the batch's temp
+    tables are dropped either way."""
     conn.execute("BEGIN")
     try:
-        batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
-        try:
-            counts = _load_rows(conn, kind, raw, batch_id, path)
-        except FileRejected as rejected:
-            conn.execute("ROLLBACK")
-            batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
-            _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
-            return ledger_entry(conn, batch_id)
-        status = "partial" if counts["quarantined"] else "loaded"
-        message = None
-        if counts["rows_read"] == 0:
-            status, message = "rejected", f"{path.name} has a header but no rows"
-            _record_file_reason(conn, batch_id, path.name, kind.name, "empty_file", message)
-        elif counts.get("missing"):
-            status = "rejected"
-            message = (f"{path.name}: required column(s) {', '.join(counts['missing'])} missing; "
-                       f"every row is kept in quarantine")
-        _finish_batch(conn, batch_id, status, counts, started, message)
-        if counts["loaded"]:
-            _bump_data_version(conn)
+        yield
         conn.execute("COMMIT")
-    except Exception:
+    except BaseException:
         conn.execute("ROLLBACK")
         raise
     finally:
         _cleanup(conn)
-    return ledger_entry(conn, batch_id)
 
 
 def _load_rows(conn, kind: Kind, raw: RawFile, batch_id: int, path: Path) -> dict:
@@ -340,23 +342,24 @@ def _quarantine(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay
         f"WHERE s._reason IS NOT NULL", [batch_id, file, kind.name]).fetchone()[0]
 
 
+# Quarantined rows of one kind (?) that a replay retries: those whose reference was unknown.
+_REPLAYABLE = "kind = ? AND resolved_by IS NULL AND reason LIKE 'unknown_%' AND record IS NOT NULL"
+
+
 def replay(conn: duckdb.DuckDBPyConnection) -> list[dict]:
     """Retry quarantined rows whose reference was unknown; one batch per kind, in load order."""
     entries = []
     for name in KIND_ORDER:
         kind = KINDS[name]
-        waiting = conn.execute("SELECT count(*) FROM quarantine WHERE kind = ? AND resolved_by IS NULL "
-                               "AND reason LIKE 'unknown_%' AND record IS NOT NULL", [name]).fetchone()[0]
+        waiting = conn.execute(f"SELECT count(*) FROM quarantine WHERE {_REPLAYABLE}", [name]).fetchone()[0]
         if not waiting:
             continue
         started = _now()
-        conn.execute("BEGIN")
-        try:
+        with _transaction(conn):
             batch_id = _begin_batch(conn, "replay", None, name, "quarantine", None)
             conn.execute("CREATE TEMP TABLE raw AS SELECT quarantine_id AS qid, record, "
-                         "row_number() OVER (ORDER BY quarantine_id) AS line FROM quarantine "
-                         "WHERE kind = ? AND resolved_by IS NULL AND reason LIKE 'unknown_%' "
-                         "AND record IS NOT NULL", [name])
+                         f"row_number() OVER (ORDER BY quarantine_id) AS line FROM quarantine WHERE {_REPLAYABLE}",
+                         [name])
             raw = RawFile("quarantine", {c.name: f"json_extract_string(record, '$.{c.name}')" for c in kind.columns},
                           {}, "CAST(record AS VARCHAR)")
             counts = _load_raw(conn, kind, raw, batch_id, "replay", replay=True)
@@ -364,11 +367,5 @@ def replay(conn: duckdb.DuckDBPyConnection) -> list[dict]:
                           f"retried {counts['rows_read']} quarantined {name} rows")
             if counts["loaded"]:
                 _bump_data_version(conn)
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
-        finally:
-            _cleanup(conn)
         entries.append(ledger_entry(conn, batch_id))
     return entries

@@ -8,6 +8,7 @@ Parquet go through DuckDB's own readers; JSON Lines through Arrow; XLSX through 
 """
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 import zipfile
@@ -103,7 +104,7 @@ def _read_csv(conn, path: Path) -> RawFile:
     else:
         # blank lines or quoted line breaks: count lines the way a person reads the file
         malformed = _number_lines_by_parsing(conn, path, delim, len(cols), rejects)
-    raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(f"coalesce({quote_ident(c)}, '')" for c in cols) + ")"
+    raw_text = _joined(delim, cols)
     # DuckDB's sniffer names extra fields of early rows column5, …: a row with more fields
     # than the header is malformed, never loaded with values dropped.
     header = _header_fields(path, delim)
@@ -114,15 +115,18 @@ def _read_csv(conn, path: Path) -> RawFile:
                       for line, text in conn.execute(f"SELECT line, {raw_text} FROM raw WHERE {where}").fetchall()]
         conn.execute(f"DELETE FROM raw WHERE {where}")
         cols = cols[:len(header)]
-        raw_text = "concat_ws(" + repr(delim) + ", " + ", ".join(f"coalesce({quote_ident(c)}, '')" for c in cols) + ")"
+        raw_text = _joined(delim, cols)
         malformed.sort()
     names = {c.lower().strip().lstrip("\ufeff"): quote_ident(c) for c in cols}
     return RawFile("csv", names, {k: "VARCHAR" for k in names}, raw_text, malformed)
 
 
-def _header_fields(path: Path, delim: str) -> list[str]:
-    import csv
+def _joined(delim: str, cols: list[str]) -> str:
+    """SQL that rebuilds a CSV row's text from its fields, for the quarantine."""
+    return f"concat_ws({delim!r}, " + ", ".join(f"coalesce({quote_ident(c)}, '')" for c in cols) + ")"
 
+
+def _header_fields(path: Path, delim: str) -> list[str]:
     with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:
         return next(csv.reader(f, delimiter=delim, quotechar='"'), [])
 
@@ -164,8 +168,6 @@ def _number_lines_by_parsing(conn, path: Path, delim: str, ncols: int, rejects) 
     """Give raw rows and rejected records the line they start on, reading the file with
     Python's csv module the way DuckDB does: blank lines skipped, records of more fields
     than the header rejected. Slow, so only used when lines and records disagree."""
-    import csv
-    import pyarrow as pa
 
     kept, bad = [], []
     with open(path, "r", encoding="utf-8-sig", errors="replace", newline="") as f:

@@ -77,7 +77,7 @@ def _rebuild_for_officials(conn, rules_too: bool) -> None:
     if rules_too:
         conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
         conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
-            where=f"EXISTS {pair.format(t='e')}", rules="'rating_not_supported'"))
+            where=f"EXISTS {pair.format(t='e')}", rules="rule = 'rating_not_supported'"))
 
 
 def _periods(conn, sql: str) -> list[str]:
@@ -138,10 +138,8 @@ WHERE rating IN ('HTXS', 'HTT') AND tasks_due > 0 AND tasks_on_time / tasks_due 
 UNION ALL
 SELECT 'self_inflation', unit_id, official_id, period FROM results
 WHERE {_RANK.format(r='latest_self_rating')} - {_RANK.format(r='rating')} >= 2
-) WHERE rule IN ({{rules}})
+) WHERE {{rules}}
 """
-ALL_RULES = ("'head_above_collective', 'excellent_quota', 'rating_outside_band', 'final_without_self', "
-             "'rating_not_supported', 'self_inflation'")
 
 
 def _scores_sql(pairs: str) -> str:
@@ -176,7 +174,7 @@ def _rebuild_rules(conn, periods: list[str] | None) -> None:
     where, params = _period_filter(periods)
     conn.execute("DELETE FROM rule_hits" + where, params)
     conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
-        where="TRUE" if periods is None else "list_contains(?, e.period)", rules=ALL_RULES), params)
+        where="TRUE" if periods is None else "list_contains(?, e.period)", rules="TRUE"), params)
 
 
 def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], delta: str) -> None:

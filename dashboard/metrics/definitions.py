@@ -1,22 +1,14 @@
-"""The KPI formulas of metrics.md over rollup sums: the one place where every rate is defined."""
+"""The KPI formulas of metrics.md over rollup sums (the SQL forms live in etl/formulas.py), and periods."""
 from __future__ import annotations
 
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 from etl.formulas import EXCELLENT_CAP, RATE_SQL, TASK_SHARE, rates_sql  # noqa: F401 (re-exported)
+from etl.kinds import RATINGS  # noqa: F401 (re-exported) best first
 
 LOCAL_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-RATINGS = ("HTXS", "HTT", "HT", "KHT")              # best first
-RATING_RANK = {"HTXS": 4, "HTT": 3, "HT": 2, "KHT": 1}
 
-# The keys of the metrics.md object, in order.
-KPI_KEYS = (
-    "period", "as_of", "officials_total", "tasks_due", "tasks_done", "tasks_on_time",
-    "on_time_rate", "completion_rate", "overdue_open", "task_score", "ratings_count",
-    "satisfaction_rate", "satisfaction_mean", "dissatisfied_count", "rating_counts",
-    "rated_officials", "pending_evaluations", "violations", "warnings",
-)
 
 def ratio(numerator, denominator):
     """A rate, or None when the denominator is 0 (shown as '–', never 0 %)."""
