@@ -6,7 +6,7 @@ import pandas as pd
 from dashboard.metrics.sql import frame
 
 from dashboard.metrics.definitions import rates_sql
-from dashboard.metrics.kpis import _as_of
+from dashboard.metrics.kpis import as_of_date
 from dashboard.metrics.rules import VIOLATION_RULES
 
 
@@ -48,7 +48,7 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
         LEFT JOIN overdue d ON d.unit_id = k.unit_id
         LEFT JOIN hits h ON h.unit_id = k.unit_id
         ORDER BY k.unit_id""",
-        {"unit": unit_id, "period": period, "as_of": _as_of(as_of), "violations": list(VIOLATION_RULES)})
+        {"unit": unit_id, "period": period, "as_of": as_of_date(as_of), "violations": list(VIOLATION_RULES)})
     return table[list(CHILD_COLUMNS)]
 
 

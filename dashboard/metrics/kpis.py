@@ -13,7 +13,8 @@ class NotFound(LookupError):
     """The unit or official does not exist."""
 
 
-def _as_of(as_of) -> dt.date:
+def as_of_date(as_of) -> dt.date:
+    """The as_of date a KPI is computed for: the one given, or today in Asia/Ho_Chi_Minh."""
     if as_of is None:
         return today_local()
     return as_of if isinstance(as_of, dt.date) else dt.date.fromisoformat(str(as_of))
@@ -21,7 +22,7 @@ def _as_of(as_of) -> dt.date:
 
 def unit_kpis(cur, unit_id: str, period: str, as_of=None) -> dict:
     """Every KPI and rule of metrics.md for the unit and all its descendants."""
-    as_of = _as_of(as_of)
+    as_of = as_of_date(as_of)
     row = cur.execute(f"""
         SELECT (SELECT count(*) FROM units WHERE unit_id = $u),
                (SELECT officials_total FROM scope_people WHERE unit_id = $u),
@@ -46,7 +47,7 @@ def unit_kpis(cur, unit_id: str, period: str, as_of=None) -> dict:
 
 def official_kpis(cur, official_id: str, period: str, as_of=None) -> dict:
     """The same object for one official (officials_total = 1)."""
-    as_of = _as_of(as_of)
+    as_of = as_of_date(as_of)
     # MATERIALIZED: a lone `official_id = ?` filter is what lets DuckDB use its index
     row = cur.execute(f"""
         WITH m AS MATERIALIZED (SELECT * FROM official_month WHERE official_id = $o),
