@@ -1,4 +1,4 @@
-"""`python -m etl`: init, load, replay, status, demo.
+"""`python -m etl`: init, load, replay, status, demo, compact.
 
 Exit codes:
   0  done, every row loaded (or the file was already loaded)
@@ -14,6 +14,7 @@ import json
 import sys
 from pathlib import Path
 
+from etl.clustering import compact
 from etl.db import DEFAULT_DB, connect
 from etl.errors import EtlError
 
@@ -43,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", help="last month of data, YYYY-MM (default: this month)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--out", type=Path, help="folder for the generated files")
+    p = command("compact", "rewrite the per-official tables in official_id order (load and demo do "
+                           "this by themselves when lookups have become slow)")
+    p.add_argument("--force", action="store_true", help="every clustered table, however ordered it is")
     return parser
 
 
@@ -98,9 +102,28 @@ def _load(args) -> int:
             entry = load_file(conn, f)
             entries.append(entry)
             _print_entries([entry], args.json)
+        _report_compaction(compact(conn), to_stderr=args.json)
     finally:
         conn.close()
     return _exit_for(entries)
+
+
+def _report_compaction(done: list[dict], to_stderr: bool = False) -> None:
+    for d in done:
+        print(f"compacted {d['table']}: a lookup of one official reads {d['lookup_cost_before']} → "
+              f"{d['lookup_cost_after']} row groups ({d['seconds']} s)", file=sys.stderr if to_stderr else sys.stdout)
+
+
+def _compact(args) -> int:
+    conn = connect(args.db)
+    try:
+        done = compact(conn, force=args.force)
+    finally:
+        conn.close()
+    _report_compaction(done)
+    if not done:
+        print("nothing to compact: every per-official table is in official_id order")
+    return EXIT_OK
 
 
 def _replay(args) -> int:
@@ -148,4 +171,5 @@ def _demo(args) -> int:
     return EXIT_QUARANTINE if summary["quarantined"] else EXIT_OK
 
 
-COMMANDS = {"init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo}
+COMMANDS = {"init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo,
+            "compact": _compact}

@@ -41,8 +41,14 @@ def _fill_official_scores(conn) -> None:
     rebuild_scores(conn, None)
 
 
+def _cluster_lookup_tables(conn) -> None:
+    from etl.clustering import compact_tables, tables_to_compact
+
+    compact_tables(conn, tables_to_compact(conn))
+
+
 # Python steps after a migration, for new rollups that an existing database must fill.
-AFTER_MIGRATION = {3: _fill_official_scores}
+AFTER_MIGRATION = {3: _fill_official_scores, 4: _cluster_lookup_tables}
 
 
 def migrate(conn: duckdb.DuckDBPyConnection) -> int:

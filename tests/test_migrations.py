@@ -14,14 +14,11 @@ VECTORS = Path(__file__).parent / "vectors"
 
 
 def _make_version_2(path):
-    """A database as version 2 left it: no official_scores, no official_id indexes."""
+    """A database as version 2 left it: no official_scores."""
     conn = connect(path)
     load_paths(conn, [VECTORS / n for n in json.loads((VECTORS / "expected.json").read_text())["load_order"]])
     expected = conn.execute("SELECT * FROM official_scores ORDER BY ALL").fetchall()
     conn.execute("DROP TABLE official_scores")
-    for index in ("officials_id", "tasks_official", "ratings_official", "evaluations_official",
-                  "official_month_official", "official_open_due_official", "eval_current_official"):
-        conn.execute(f"DROP INDEX {index}")
     conn.execute("DELETE FROM schema_migrations WHERE version >= 3")
     conn.close()
     return expected

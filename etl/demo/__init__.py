@@ -55,6 +55,7 @@ def build_demo(db_path, scale: str = "demo", out_dir=None, seed: int = 42, until
     loading and in total. An existing database is
     loaded into, not replaced (loading a file twice changes nothing)."""
     from etl.db import connect          # imported here: generation works without the loader
+    from etl.clustering import compact
     from etl.loader import load_paths
 
     until = until or default_until()
@@ -73,6 +74,8 @@ def build_demo(db_path, scale: str = "demo", out_dir=None, seed: int = 42, until
             ledger.append(entry)
             say(f"loaded {path.name}: {entry.get('status')} {entry.get('loaded')}/{entry.get('rows_read')} rows, "
                 f"{entry.get('quarantined')} quarantined ({time.perf_counter() - t:.1f} s)")
+        for done in compact(conn):
+            say(f"compacted {done['table']} in official_id order ({done['seconds']} s)")
     finally:
         conn.close()
     loaded = time.perf_counter()
