@@ -64,10 +64,15 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
                 f"THEN try_cast({v} AS TIMESTAMP) END")
     if t == "int":
         if base in _INT_TYPES:
-            return f"CAST({src} AS INTEGER)"
-        v = src
-        # 3.0 from a spreadsheet is 3; 3.5 is not an integer
-        return f"coalesce(try_cast({v} AS INTEGER), CASE WHEN try_cast({v} AS DOUBLE) = floor(try_cast({v} AS DOUBLE)) THEN try_cast(try_cast({v} AS DOUBLE) AS INTEGER) END)"
+            expr = f"CAST({src} AS INTEGER)"
+        else:  # 3.0 from a spreadsheet is 3; 3.5 is not an integer
+            v = src
+            expr = (f"coalesce(try_cast({v} AS INTEGER), CASE WHEN try_cast({v} AS DOUBLE) = "
+                    f"floor(try_cast({v} AS DOUBLE)) THEN try_cast(try_cast({v} AS DOUBLE) AS INTEGER) END)")
+        if col.default is None:
+            return expr
+        # No column, or an empty cell: the default (quality_failures 0); a bad value stays bad.
+        return str(col.default) if src == "NULL" else f"CASE WHEN {src} IS NULL THEN {col.default} ELSE {expr} END"
     if t == "float":
         if base in _FLOAT_TYPES or base.startswith("DECIMAL"):
             return f"CAST({src} AS DOUBLE)"

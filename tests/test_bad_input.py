@@ -397,6 +397,23 @@ def test_line_numbers_after_a_blank_line(db, tmp_path):
         (4, LATE_TASK)]
 
 
+def test_quality_failures_left_out_or_empty_is_zero_and_a_bad_one_is_quarantined(db, tmp_path):
+    """The contract gives quality_failures a default of 0: a file without the column, or an
+    empty cell, loads as 0 (it once failed the whole file on a NOT NULL constraint)."""
+    header = TASK_HEADER.replace(",quality_failures", "")
+    without = tmp_path / "tasks_without_quality_failures.csv"
+    without.write_text(f"{header}\n{GOOD_TASK.replace(',open,0,', ',open,')}\n", encoding="utf-8")
+    proc, entry = load(db, without)
+    assert (entry["status"], entry["loaded"]) == ("loaded", 1), proc.stderr
+    mixed = tmp_path / "tasks_quality_failures_cells.csv"
+    mixed.write_text(f"{TASK_HEADER}\n{GOOD_TASK.replace('0001', '0101').replace(',open,0,', ',open,,')}\n"
+                     f"{GOOD_TASK.replace('0001', '0102').replace(',open,0,', ',open,hai,')}\n", encoding="utf-8")
+    _, entry = load(db, mixed)
+    assert (entry["loaded"], entry["quarantined"]) == (1, 1) and len(entry["reasons"]) == 1, entry
+    assert query(db, "SELECT task_id, quality_failures FROM tasks WHERE task_id IN ('NV-L-0001', 'NV-L-0101') "
+                     "ORDER BY 1") == [("NV-L-0001", 0), ("NV-L-0101", 0)]
+
+
 def test_a_row_with_more_fields_than_the_header_is_quarantined_not_trimmed(db, tmp_path):
     path = tmp_path / "tasks_extra_field.csv"
     path.write_text(f"{TASK_HEADER}\n{GOOD_TASK},surplus\n{LATE_TASK}\n", encoding="utf-8")
