@@ -33,22 +33,21 @@ import pyarrow.parquet as pq  # noqa: E402
 from dashboard.metrics import lookups  # noqa: E402
 from dashboard.metrics.compare import children, officials_ranking  # noqa: E402
 from dashboard.metrics.definitions import previous_period  # noqa: E402
-from dashboard.metrics.kpis import official_kpis, unit_kpis  # noqa: E402
+from dashboard.metrics.kpis import official_kpis_with_previous, unit_kpis, unit_kpis_with_previous  # noqa: E402
 from dashboard.metrics.trends import official_trend, unit_trend  # noqa: E402
 from etl.db import connect  # noqa: E402
 from etl.loader import load_file  # noqa: E402
 
 
 def unit_page(cur, unit_id, period, as_of):
-    return (unit_kpis(cur, unit_id, period, as_of), unit_kpis(cur, unit_id, previous_period(period), as_of),
-            unit_trend(cur, unit_id, period), children(cur, unit_id, period, as_of),
-            officials_ranking(cur, unit_id, period, limit=200))
+    """What the unit page's callbacks ask the metrics layer for."""
+    return (unit_kpis_with_previous(cur, unit_id, period, as_of), unit_trend(cur, unit_id, period),
+            children(cur, unit_id, period, as_of), officials_ranking(cur, unit_id, period, limit=200))
 
 
 def official_page(cur, official_id, period, as_of):
-    return (official_kpis(cur, official_id, period, as_of),
-            official_kpis(cur, official_id, previous_period(period), as_of),
-            official_trend(cur, official_id, period), lookups.official_tasks(cur, official_id, period, as_of),
+    return (official_kpis_with_previous(cur, official_id, period, as_of), official_trend(cur, official_id, period),
+            lookups.official_tasks(cur, official_id, period, as_of),
             lookups.latest_ratings(cur, official_id), lookups.evaluation_history(cur, official_id))
 
 

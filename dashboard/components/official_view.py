@@ -13,8 +13,7 @@ from dashboard.components import charts, common, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
 from dashboard.i18n import t
 from dashboard.metrics import lookups, trends
-from dashboard.metrics.definitions import previous_period
-from dashboard.metrics.kpis import official_kpis
+from dashboard.metrics.kpis import official_kpis_with_previous
 
 STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 
@@ -58,9 +57,8 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
 # --- builders ------------------------------------------------------------------------------
 
 def _tiles(ctx: Ctx):
-    oid = ctx.official["official_id"]
-    return tiles(official_kpis(ctx.cur, oid, ctx.period),
-                 official_kpis(ctx.cur, oid, previous_period(ctx.period)), ctx.lang, spec=OFFICIAL_TILES)
+    now, before = official_kpis_with_previous(ctx.cur, ctx.official["official_id"], ctx.period)
+    return tiles(now, before, ctx.lang, spec=OFFICIAL_TILES)
 
 
 def _charts(ctx: Ctx):

@@ -14,8 +14,7 @@ from dashboard.components import charts, common, tables
 from dashboard.components.tiles import tiles
 from dashboard.i18n import t
 from dashboard.metrics import compare, lookups, rules, trends
-from dashboard.metrics.definitions import previous_period
-from dashboard.metrics.kpis import unit_kpis
+from dashboard.metrics.kpis import unit_kpis_with_previous
 
 RANKING_COLUMNS = ("full_name", "position", "unit_name", "tasks_due", "on_time_rate", "completion_rate",
                    "task_score", "ratings_count", "satisfaction_rate", "score", "rating")
@@ -81,9 +80,7 @@ def official_href(official_id: str, period: str) -> str:
 # --- builders (run once per data version and arguments) -----------------------------------
 
 def _tiles(ctx: Ctx):
-    unit_id = ctx.unit["unit_id"]
-    now = unit_kpis(ctx.cur, unit_id, ctx.period)
-    before = unit_kpis(ctx.cur, unit_id, previous_period(ctx.period))
+    now, before = unit_kpis_with_previous(ctx.cur, ctx.unit["unit_id"], ctx.period)
     return tiles(now, before, ctx.lang)
 
 

@@ -3,11 +3,9 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard.metrics.snapshot import as_of_date, snapshot_of_subtree
 from dashboard.metrics.sql import frame
-
-from dashboard.metrics.definitions import rates_sql
-from dashboard.metrics.kpis import as_of_date
-from dashboard.metrics.rules import VIOLATION_RULES
+from dashboard.metrics.subtrees import subtree_rollups
 
 
 CHILD_COLUMNS = ("unit_id", "name", "kind", "officials_total", "tasks_due", "on_time_rate", "completion_rate",
@@ -21,35 +19,17 @@ RANKING_SORTS = ("task_score", "on_time_rate", "completion_rate", "tasks_due", "
 
 def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
     """Each direct child of the unit with its subtree's KPIs for the month."""
-    table = frame(cur, f"""
-        WITH kids AS (SELECT unit_id, name, kind FROM units WHERE parent_id = $unit),
-        hits AS (
-            SELECT c.ancestor AS unit_id,
-                   count(*) FILTER (WHERE list_contains($violations, h.rule)) AS violations,
-                   count(*) FILTER (WHERE NOT list_contains($violations, h.rule)) AS warnings
-            FROM rule_hits h JOIN unit_closure c ON c.descendant = h.unit_id
-            WHERE h.period = $period AND c.ancestor IN (SELECT unit_id FROM kids) GROUP BY c.ancestor
-        ), overdue AS (
-            SELECT unit_id, sum(n) AS overdue_open FROM scope_open_due
-            WHERE unit_id IN (SELECT unit_id FROM kids) AND due_at < $as_of GROUP BY unit_id
-        )
-        SELECT k.unit_id, k.name, k.kind, coalesce(p.officials_total, 0) AS officials_total,
-               coalesce(s.tasks_due, 0) AS tasks_due,
-               {rates_sql('s', ('on_time_rate', 'completion_rate', 'task_score', 'satisfaction_rate'))},
-               coalesce(d.overdue_open, 0) AS overdue_open,
-               coalesce(s.r_l1 + s.r_l2 + s.r_l3 + s.r_l4, 0) AS ratings_count,
-               coalesce(e.htxs + e.htt + e.ht + e.kht, 0) AS rated_officials,
-               coalesce(p.officials_total, 0) - coalesce(e.rated_active, 0) AS pending_evaluations,
-               coalesce(h.violations, 0) AS violations, coalesce(h.warnings, 0) AS warnings
-        FROM kids k
-        LEFT JOIN scope_people p USING (unit_id)
-        LEFT JOIN scope_month s ON s.unit_id = k.unit_id AND s.period = $period
-        LEFT JOIN scope_eval_month e ON e.unit_id = k.unit_id AND e.period = $period
-        LEFT JOIN overdue d ON d.unit_id = k.unit_id
-        LEFT JOIN hits h ON h.unit_id = k.unit_id
-        ORDER BY k.unit_id""",
-        {"unit": unit_id, "period": period, "as_of": as_of_date(as_of), "violations": list(VIOLATION_RULES)})
-    return table[list(CHILD_COLUMNS)]
+    as_of = as_of_date(as_of)
+    tree = subtree_rollups(cur)
+    table = []
+    for kid in tree.children.get(unit_id, ()):
+        snap = snapshot_of_subtree(tree, kid, period, as_of)
+        kpis = snap.kpis(period)
+        _, name, kind = tree.units[kid]
+        table.append({"unit_id": kid, "name": name, "kind": kind,
+                      **{c: kpis[c] for c in CHILD_COLUMNS[3:-2]},
+                      "violations": len(kpis["violations"]), "warnings": len(kpis["warnings"])})
+    return pd.DataFrame(table, columns=list(CHILD_COLUMNS))
 
 
 def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score", descending: bool = True,

@@ -11,11 +11,11 @@ from datetime import date, datetime
 import pandas as pd
 
 from dashboard.metrics.definitions import RATE_SQL, today_local
-from dashboard.metrics.sql import frame
+from dashboard.metrics.sql import frame, one_snapshot
 
 
 def _records(cur, sql: str, params=()) -> list[dict]:
-    res = cur.execute(sql, list(params))
+    res = cur.execute(sql, params if isinstance(params, dict) else list(params))
     cols = [d[0] for d in res.description]
     return [dict(zip(cols, row)) for row in res.fetchall()]
 
@@ -132,14 +132,21 @@ def official(cur, official_id: str) -> dict | None:
 def official_tasks(cur, official_id: str, period: str, as_of: date | None = None, limit: int = 200) -> list[dict]:
     """Tasks due in `period` (cancelled ones too, last), late ones first, then by due date."""
     as_of = as_of or today_local()
-    # The lone equality filter first (MATERIALIZED): DuckDB then uses the official_id index.
-    return _records(cur, """
-        WITH mine AS MATERIALIZED (SELECT * FROM tasks WHERE official_id = ?)
-        SELECT task_id, title, origin, assigned_at, due_at, completed_at, status, quality_failures,
-               (status = 'done' AND completed_at > due_at) OR (status = 'open' AND due_at < ?) AS late
-        FROM mine WHERE due_at >= ? AND due_at < ?
-        ORDER BY status = 'cancelled', late DESC, due_at, task_id LIMIT ?""",
-        [official_id, as_of, *period_bounds(period), limit])
+    first, after = period_bounds(period)
+    # Two steps: the official's row ids and due dates through the official_id index (a lone
+    # equality filter is what lets DuckDB use it), then whole rows for the month's few only:
+    # fetching every column of a year of tasks cost twice as much.
+    with one_snapshot(cur) as own:
+        rows = [rid for rid, due_at in own.execute(
+            "SELECT rowid, due_at FROM tasks WHERE official_id = ?", [official_id]).fetchall()
+            if first <= due_at < after]
+        if not rows:
+            return []
+        return _records(own, """
+            SELECT task_id, title, origin, assigned_at, due_at, completed_at, status, quality_failures,
+                   (status = 'done' AND completed_at > due_at) OR (status = 'open' AND due_at < ?) AS late
+            FROM tasks WHERE rowid IN (SELECT unnest(?::BIGINT[]))
+            ORDER BY status = 'cancelled', late DESC, due_at, task_id LIMIT ?""", [as_of, rows, limit])
 
 
 def latest_ratings(cur, official_id: str, limit: int = 10) -> list[dict]:
@@ -153,15 +160,24 @@ def latest_ratings(cur, official_id: str, limit: int = 10) -> list[dict]:
 def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
     """Every evaluation event of the official, newest period first, in acting order within it;
     `is_current` marks the event that is the period's current result."""
-    return _records(cur, """
-        WITH mine AS MATERIALIZED (SELECT * FROM evaluations WHERE official_id = ?),
-             current AS MATERIALIZED (SELECT period, event_id FROM eval_current WHERE official_id = ?)
-        SELECT e.event_id, e.period, e.stage, e.score, e.rating, e.actor_id,
-               a.full_name AS actor_name, e.acted_at, e.note, (c.event_id IS NOT NULL) AS is_current
-        FROM mine e
-        LEFT JOIN officials a ON a.official_id = e.actor_id
-        LEFT JOIN current c ON c.period = e.period AND c.event_id = e.event_id
-        ORDER BY e.period DESC, e.acted_at, e.event_id LIMIT ?""", [official_id, official_id, limit])
+    # Simple statements, joined here: a join costs DuckDB more to plan than these cost to run.
+    with one_snapshot(cur) as own:
+        events = _records(own, """
+            SELECT event_id, period, stage, score, rating, actor_id, acted_at, note FROM evaluations
+            WHERE official_id = ? ORDER BY period DESC, acted_at, event_id LIMIT ?""", [official_id, limit])
+        current = set(own.execute("SELECT period, event_id FROM eval_current WHERE official_id = ?",
+                                  [official_id]).fetchall())
+    for e in events:
+        e["is_current"] = (e["period"], e["event_id"]) in current
+    # The actors are a handful (the official, a supervisor, a head): looked up by name apart,
+    # which costs less than joining 150,000 officials.
+    actors = sorted({e["actor_id"] for e in events if e["actor_id"]})
+    names = dict(cur.execute(
+        f"SELECT official_id, full_name FROM officials WHERE official_id IN ({', '.join('?' * len(actors))})",
+        actors).fetchall()) if actors else {}
+    keys = ("event_id", "period", "stage", "score", "rating", "actor_id", "actor_name", "acted_at", "note",
+            "is_current")
+    return [{k: (names.get(e["actor_id"]) if k == "actor_name" else e[k]) for k in keys} for e in events]
 
 
 # --- periods -------------------------------------------------------------------------

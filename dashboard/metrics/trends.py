@@ -1,38 +1,40 @@
-"""Monthly series for a unit's subtree or one official, from the month rollups."""
+"""Monthly series for a unit's subtree or one official, from a snapshot of its month rollups."""
 from __future__ import annotations
 
 import pandas as pd
 
-from dashboard.metrics.sql import frame
+from dashboard.metrics.definitions import RATE_SQL, RATINGS, kpis_from_sums
+from dashboard.metrics.snapshot import Snapshot, official_snapshot, unit_snapshot
 
-from dashboard.metrics.definitions import period_range, rates_sql
+_TASK_COLUMNS = ("tasks_due", "tasks_done", "tasks_on_time", *RATE_SQL)
 
-_RATES = rates_sql("s")
-_COUNTS = ", ".join(f"coalesce(s.{c}, 0) AS {c}" for c in ("tasks_due", "tasks_done", "tasks_on_time"))
+
+def _month_kpis(snap: Snapshot, period: str) -> dict:
+    kpis = kpis_from_sums(snap.sums.get(period, {}))
+    return {"period": period, **{c: kpis[c] for c in _TASK_COLUMNS}}
+
+
+def unit_trend_of(snap: Snapshot) -> pd.DataFrame:
+    """One row per month of the snapshot (oldest first): task and satisfaction KPIs, and the
+    rating counts."""
+    rows = []
+    for period in snap.periods:
+        evaluation = snap.evaluations[period]
+        rows.append({**_month_kpis(snap, period), "rated_officials": evaluation["rated_officials"],
+                     **evaluation["rating_counts"]})
+    return pd.DataFrame(rows, columns=["period", *_TASK_COLUMNS, "rated_officials", *RATINGS])
+
+
+def official_trend_of(snap: Snapshot) -> pd.DataFrame:
+    """One row per month: the official's task and satisfaction KPIs and final score/rating."""
+    rows = [{**_month_kpis(snap, period), "final_score": snap.results.get(period, (None, None))[0],
+             "final_rating": snap.results.get(period, (None, None))[1]} for period in snap.periods]
+    return pd.DataFrame(rows, columns=["period", *_TASK_COLUMNS, "final_score", "final_rating"])
 
 
 def unit_trend(cur, unit_id: str, end_period: str, months: int = 13) -> pd.DataFrame:
-    """One row per month (oldest first): task and satisfaction KPIs, and the rating counts."""
-    return frame(cur, f"""
-        SELECT m.period, {_COUNTS}, {_RATES},
-               coalesce(e.htxs + e.htt + e.ht + e.kht, 0) AS rated_officials,
-               coalesce(e.htxs, 0) AS HTXS, coalesce(e.htt, 0) AS HTT, coalesce(e.ht, 0) AS HT,
-               coalesce(e.kht, 0) AS KHT
-        FROM unnest(?::VARCHAR[]) m(period)
-        LEFT JOIN scope_month s ON s.unit_id = ? AND s.period = m.period
-        LEFT JOIN scope_eval_month e ON e.unit_id = ? AND e.period = m.period
-        ORDER BY m.period""", [period_range(end_period, months), unit_id, unit_id]).fillna(
-        {"ratings_count": 0, "dissatisfied_count": 0})
+    return unit_trend_of(unit_snapshot(cur, unit_id, end_period, months=months, rule_periods=()))
 
 
 def official_trend(cur, official_id: str, end_period: str, months: int = 13) -> pd.DataFrame:
-    """One row per month: the official's task and satisfaction KPIs and final score/rating."""
-    # MATERIALIZED: a lone `official_id = ?` filter is what lets DuckDB use its index
-    return frame(cur, f"""
-        WITH s AS MATERIALIZED (SELECT * FROM official_month WHERE official_id = $o),
-             e AS MATERIALIZED (SELECT * FROM eval_current WHERE official_id = $o)
-        SELECT m.period, {_COUNTS}, {_RATES}, e.score AS final_score, e.rating AS final_rating
-        FROM unnest($periods::VARCHAR[]) m(period)
-        LEFT JOIN s ON s.period = m.period LEFT JOIN e ON e.period = m.period
-        ORDER BY m.period""", {"o": official_id, "periods": period_range(end_period, months)}).fillna(
-        {"ratings_count": 0, "dissatisfied_count": 0})
+    return official_trend_of(official_snapshot(cur, official_id, end_period, months=months, rule_periods=()))
