@@ -1,10 +1,11 @@
 """One unit's (its subtree's) or one official's rollup rows for a run of months, read at once.
 
 A page shows the same months several ways: tiles, their change against the month before, a
-13-month trend. DuckDB spends one to two milliseconds planning every statement, so one
-statement per view cost tens of milliseconds a page; reading the few rows once, in small
-statements, and deriving each view here costs a few. Every KPI object is assembled in
-`Snapshot.kpis`, so the metrics.md shape lives in one place.
+13-month trend. DuckDB spends one to five milliseconds planning and starting every statement,
+so one statement per view cost tens of milliseconds a page; the rows come instead from the
+in-memory subtree rollups (subtrees.py) or, for an official, one statement, and each view is
+derived here. Every KPI object is assembled in `Snapshot.kpis`, so the metrics.md shape lives
+in one place.
 """
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from dashboard.metrics.definitions import RATINGS, kpis_from_sums, period_range, today_local
 from dashboard.metrics.rules import items_of, split_rules
 from dashboard.metrics.subtrees import SUMS, SubtreeRollups, subtree_rollups
+
 
 class NotFound(LookupError):
     """The unit or official does not exist."""
@@ -69,6 +71,7 @@ def unit_snapshot(cur, unit_id: str, end_period: str, as_of=None, months: int = 
 
 def snapshot_of_subtree(tree: SubtreeRollups, unit_id: str, end_period: str, as_of=None, months: int = 1,
                         rule_periods: tuple[str, ...] | None = None) -> Snapshot:
+    """unit_snapshot from rollups already in hand (the children of a unit, side by side)."""
     as_of = as_of_date(as_of)
     if unit_id not in tree.units:
         raise NotFound(f"unknown unit {unit_id}")
@@ -90,14 +93,16 @@ def official_snapshot(cur, official_id: str, end_period: str, as_of=None, months
     """The same for one official (officials_total = 1), plus the current result per month."""
     as_of = as_of_date(as_of)
     # One statement (one snapshot of the data, one planning): the official's rows of each table,
-    # which sit together since the tables are kept in official_id order (etl/clustering.py).
-    rows = cur.execute(f"""
+    # which sit together since the tables are kept in official_id order (etl/clustering.py);
+    # kept with the data version's subtree rollups, for the page's other panels.
+    tree = subtree_rollups(cur)
+    rows = tree.official_rows(official_id, lambda: cur.execute(f"""
         SELECT 'active', NULL, [active::INT]::DOUBLE[], NULL FROM officials WHERE official_id = $o
         UNION ALL SELECT 'open', due_at::VARCHAR, [n]::DOUBLE[], NULL FROM official_open_due WHERE official_id = $o
         UNION ALL SELECT 'month', period, [{', '.join(SUMS)}]::DOUBLE[], NULL FROM official_month
                   WHERE official_id = $o
         UNION ALL SELECT 'result', period, [score]::DOUBLE[], rating FROM eval_current WHERE official_id = $o""",
-        {"o": official_id}).fetchall()
+        {"o": official_id}).fetchall())
     head = [values for kind, _, values, _ in rows if kind == "active"]
     if not head:
         raise NotFound(f"unknown official {official_id}")
@@ -114,7 +119,6 @@ def official_snapshot(cur, official_id: str, end_period: str, as_of=None, months
         rating = results.get(period, (None, None))[1]
         evaluations[period] = _evaluation({rating: 1}, int(active and rating is None))
     rule_periods = (end_period,) if rule_periods is None else rule_periods
-    hits = subtree_rollups(cur).official_hits if rule_periods else {}
-    rules = {period: items_of(period, hits.get((official_id, period), ())) for period in rule_periods}
+    rules = {period: items_of(period, tree.official_hits.get((official_id, period), ())) for period in rule_periods}
     return Snapshot({"official_id": official_id}, tuple(periods), as_of, 1, int(overdue), sums, evaluations,
                     results, rules)

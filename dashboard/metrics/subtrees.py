@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from dashboard.metrics.sql import one_snapshot
 
+OFFICIALS_KEPT = 5000
 SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
 RATED = ("htxs", "htt", "ht", "kht", "rated_active")
 
@@ -32,12 +33,28 @@ class SubtreeRollups:
     open_due: dict[str, tuple] = field(default_factory=dict)         # unit_id -> (due dates, running sums)
     hits: dict[str, list] = field(default_factory=dict)              # period -> sorted (rule, unit, official)
     official_hits: dict[tuple, list] = field(default_factory=dict)   # (official_id, period) -> same
+    # Officials' own rollup rows, read when first asked for (a page's tiles and trend ask twice).
+    _official_rows: OrderedDict = field(default_factory=OrderedDict)
+    _rows_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def overdue(self, unit_id: str, as_of) -> int:
         """Open tasks of the subtree due before as_of."""
         dates, running = self.open_due.get(unit_id, ((), ()))
         i = bisect.bisect_left(dates, as_of)
         return running[i - 1] if i else 0
+
+    def official_rows(self, official_id: str, read_rows) -> list:
+        """read_rows() for this official, once per data version (the last OFFICIALS_KEPT)."""
+        with self._rows_lock:
+            if official_id in self._official_rows:
+                self._official_rows.move_to_end(official_id)
+                return self._official_rows[official_id]
+        rows = read_rows()
+        with self._rows_lock:
+            self._official_rows[official_id] = rows
+            while len(self._official_rows) > OFFICIALS_KEPT:
+                self._official_rows.popitem(last=False)
+        return rows
 
     def rule_hits(self, unit_id: str, period: str) -> list[tuple]:
         inside = self.descendants.get(unit_id, frozenset())
