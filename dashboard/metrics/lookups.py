@@ -11,7 +11,8 @@ from datetime import date, datetime
 import pandas as pd
 
 from dashboard.metrics.definitions import RATE_SQL, today_local
-from dashboard.metrics.sql import frame, one_snapshot
+from dashboard.metrics.snapshot import official_rows
+from dashboard.metrics.sql import frame
 
 
 def _records(cur, sql: str, params=()) -> list[dict]:
@@ -157,12 +158,11 @@ def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
     """Every evaluation event of the official, newest period first, in acting order within it;
     `is_current` marks the event that is the period's current result."""
     # Simple statements, joined here: a join costs DuckDB more to plan than these cost to run.
-    with one_snapshot(cur) as own:
-        events = _records(own, """
-            SELECT event_id, period, stage, score, rating, actor_id, acted_at, note FROM evaluations
-            WHERE official_id = ? ORDER BY period DESC, acted_at, event_id LIMIT ?""", [official_id, limit])
-        current = set(own.execute("SELECT period, event_id FROM eval_current WHERE official_id = ?",
-                                  [official_id]).fetchall())
+    events = _records(cur, """
+        SELECT event_id, period, stage, score, rating, actor_id, acted_at, note FROM evaluations
+        WHERE official_id = ? ORDER BY period DESC, acted_at, event_id LIMIT ?""", [official_id, limit])
+    current = {(period, event) for kind, period, _, _, event in official_rows(cur, official_id)
+               if kind == "result"}
     for e in events:
         e["is_current"] = (e["period"], e["event_id"]) in current
     # The actors are a handful (the official, a supervisor, a head): looked up by name apart,

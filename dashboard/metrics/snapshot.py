@@ -92,27 +92,18 @@ def official_snapshot(cur, official_id: str, end_period: str, as_of=None, months
                       rule_periods: tuple[str, ...] | None = None) -> Snapshot:
     """The same for one official (officials_total = 1), plus the current result per month."""
     as_of = as_of_date(as_of)
-    # One statement (one snapshot of the data, one planning): the official's rows of each table,
-    # which sit together since the tables are kept in official_id order (etl/clustering.py);
-    # kept with the data version's subtree rollups, for the page's other panels.
     tree = subtree_rollups(cur)
-    rows = tree.official_rows(official_id, lambda: cur.execute(f"""
-        SELECT 'active', NULL, [active::INT]::DOUBLE[], NULL FROM officials WHERE official_id = $o
-        UNION ALL SELECT 'open', due_at::VARCHAR, [n]::DOUBLE[], NULL FROM official_open_due WHERE official_id = $o
-        UNION ALL SELECT 'month', period, [{', '.join(SUMS)}]::DOUBLE[], NULL FROM official_month
-                  WHERE official_id = $o
-        UNION ALL SELECT 'result', period, [score]::DOUBLE[], rating FROM eval_current WHERE official_id = $o""",
-        {"o": official_id}).fetchall())
-    head = [values for kind, _, values, _ in rows if kind == "active"]
+    rows = official_rows(cur, official_id, tree)
+    head = [values for kind, _, values, _, _ in rows if kind == "active"]
     if not head:
         raise NotFound(f"unknown official {official_id}")
     active = bool(head[0][0])
     periods = period_range(end_period, months)
     today = as_of.isoformat()
-    overdue = sum(int(values[0]) for kind, due_at, values, _ in rows if kind == "open" and due_at < today)
-    sums = {period: dict(zip(SUMS, map(int, values))) for kind, period, values, _ in rows
+    overdue = sum(int(values[0]) for kind, due_at, values, _, _ in rows if kind == "open" and due_at < today)
+    sums = {period: dict(zip(SUMS, map(int, values))) for kind, period, values, _, _ in rows
             if kind == "month" and period in periods}
-    results = {period: (values[0], rating) for kind, period, values, rating in rows
+    results = {period: (values[0], rating) for kind, period, values, rating, _ in rows
                if kind == "result" and period in periods}
     evaluations = {}
     for period in periods:
@@ -122,3 +113,20 @@ def official_snapshot(cur, official_id: str, end_period: str, as_of=None, months
     rules = {period: items_of(period, tree.official_hits.get((official_id, period), ())) for period in rule_periods}
     return Snapshot({"official_id": official_id}, tuple(periods), as_of, 1, int(overdue), sums, evaluations,
                     results, rules)
+
+
+def official_rows(cur, official_id: str, tree: SubtreeRollups | None = None) -> list[tuple]:
+    """(kind, key, values, rating, event_id) rows of the official's rollups: 'active', 'open'
+    (due date, open tasks), 'month' (period, SUMS), 'result' (period, score, rating, event).
+    One statement (one snapshot of the data, one planning); the rows sit together since the
+    tables are kept in official_id order (etl/clustering.py). Kept with the data version's
+    subtree rollups, since a page's tiles, trend and history all ask."""
+    tree = tree or subtree_rollups(cur)
+    return tree.official_rows(official_id, lambda: cur.execute(f"""
+        SELECT 'active', NULL, [active::INT]::DOUBLE[], NULL, NULL FROM officials WHERE official_id = $o
+        UNION ALL SELECT 'open', due_at::VARCHAR, [n]::DOUBLE[], NULL, NULL FROM official_open_due
+                  WHERE official_id = $o
+        UNION ALL SELECT 'month', period, [{', '.join(SUMS)}]::DOUBLE[], NULL, NULL FROM official_month
+                  WHERE official_id = $o
+        UNION ALL SELECT 'result', period, [score]::DOUBLE[], rating, event_id FROM eval_current
+                  WHERE official_id = $o""", {"o": official_id}).fetchall())

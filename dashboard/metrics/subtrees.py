@@ -5,8 +5,8 @@ open tasks past due, rule hits, its children's figures. Each DuckDB statement co
 to plan and run, even on a few rows; the tables that answer them are small (at city scale
 about 250,000 rows: scope_month, scope_eval_month, scope_open_due, scope_people, rule_hits,
 units, unit_closure) and change only when a load commits. So they are read once per
-data_version (about 0.2 s at city scale, inside one transaction so they agree with each
-other) and every question after that is a dictionary lookup.
+data_version (about half a second and 60 MB at city scale, in one transaction so they agree
+with each other) and every question after that is a dictionary lookup.
 """
 from __future__ import annotations
 
@@ -107,7 +107,7 @@ def read(cur) -> tuple[tuple, SubtreeRollups]:
 _cache: dict[tuple, SubtreeRollups] = {}
 _lock = threading.Lock()
 _building: dict[tuple, threading.Lock] = {}
-KEEP = 4  # versions (of any databases) kept: the newest, and a few a slow reader may still use
+KEEP = 2  # versions kept (about 60 MB each at city scale): the newest, and one a slow reader may still use
 
 
 def subtree_rollups(cur) -> SubtreeRollups:
