@@ -10,7 +10,7 @@ same run:
 
 Targets: warm callback p95 <= 150 ms; rendered unit page p95 <= 2 s.
 
-    python -m etl demo --scale city --db data/city.duckdb    # once, about 10 minutes
+    python -m etl demo --scale city --db data/city.duckdb    # once, about 5 minutes
     python bench/pages.py --db data/city.duckdb
 
 It adds (or resets) a login `bench.admin` in the database; nothing else is written.

@@ -8,7 +8,7 @@ ratings and evaluation history. Also: one city day of new data (task updates and
 applied through the loader, rollups included; and the refresh time on the demo database,
 to show how it grows with the data.
 
-    python -m etl demo --scale city --db data/city.duckdb     # once (about 10 minutes)
+    python -m etl demo --scale city --db data/city.duckdb     # once (about 5 minutes)
     python -m etl demo --scale demo --db data/thuocdo.duckdb
     python bench/queries.py --db data/city.duckdb --small-db data/thuocdo.duckdb
 """
