@@ -39,9 +39,9 @@ def lookup_cost(conn, table: str, officials: list[str] | None = None) -> float:
     if not officials:
         return 0.0
     ranges = conn.execute(
-        "SELECT stats.min, stats.max FROM (SELECT row_group_id, any_value(stats) AS stats "
-        "FROM pragma_storage_info(?) WHERE column_name = 'official_id' AND segment_type <> 'VALIDITY' "
-        "GROUP BY row_group_id)", [table]).fetchall()
+        "SELECT min(stats.min), max(stats.max) FROM pragma_storage_info(?) "
+        "WHERE column_name = 'official_id' AND segment_type <> 'VALIDITY' GROUP BY row_group_id",
+        [table]).fetchall()
     covered = 0
     for low, high in ranges:
         if low is None or high is None:
