@@ -9,7 +9,8 @@ import json
 import pytest
 
 from dashboard.metrics.compare import children, officials_ranking
-from dashboard.metrics.kpis import NotFound, official_kpis, unit_kpis
+from dashboard.metrics.kpis import (NotFound, official_kpis, official_kpis_with_previous, unit_kpis,
+                                    unit_kpis_with_previous)
 from dashboard.metrics.rules import rule_items
 from dashboard.metrics.trends import unit_trend
 from etl.db import connect
@@ -204,3 +205,12 @@ def test_unknown_ids_raise_not_found(cur):
         unit_kpis(cur, "NOPE", "2026-09", AS_OF)
     with pytest.raises(NotFound):
         official_kpis(cur, "NOPE", "2026-09", AS_OF)
+
+
+def test_a_page_read_of_two_months_gives_the_same_objects(cur):
+    for unit in ("C", "D", "P", "T", "E"):
+        assert unit_kpis_with_previous(cur, unit, "2026-10", AS_OF) == (
+            unit_kpis(cur, unit, "2026-10", AS_OF), unit_kpis(cur, unit, "2026-09", AS_OF))
+    for official in ("A", "B", "H1", "X"):
+        assert official_kpis_with_previous(cur, official, "2026-10", AS_OF) == (
+            official_kpis(cur, official, "2026-10", AS_OF), official_kpis(cur, official, "2026-09", AS_OF))

@@ -8,9 +8,10 @@ from dashboard.metrics.sql import frame
 from dashboard.metrics.subtrees import subtree_rollups
 
 
-CHILD_COLUMNS = ("unit_id", "name", "kind", "officials_total", "tasks_due", "on_time_rate", "completion_rate",
-                 "task_score", "overdue_open", "ratings_count", "satisfaction_rate", "rated_officials",
-                 "pending_evaluations", "violations", "warnings")
+# A child's KPIs, as unit_kpis gives them for its subtree, then its rule items counted.
+CHILD_KPIS = ("officials_total", "tasks_due", "on_time_rate", "completion_rate", "task_score", "overdue_open",
+              "ratings_count", "satisfaction_rate", "rated_officials", "pending_evaluations")
+CHILD_COLUMNS = ("unit_id", "name", "kind", *CHILD_KPIS, "violations", "warnings")
 
 # Sort keys a caller may ask for (an allow-list: they become SQL identifiers).
 RANKING_SORTS = ("task_score", "on_time_rate", "completion_rate", "tasks_due", "satisfaction_rate",
@@ -27,7 +28,7 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
         kpis = snap.kpis(period)
         _, name, kind = tree.units[kid]
         table.append({"unit_id": kid, "name": name, "kind": kind,
-                      **{c: kpis[c] for c in CHILD_COLUMNS[3:-2]},
+                      **{c: kpis[c] for c in CHILD_KPIS},
                       "violations": len(kpis["violations"]), "warnings": len(kpis["warnings"])})
     return pd.DataFrame(table, columns=list(CHILD_COLUMNS))
 

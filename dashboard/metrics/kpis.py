@@ -23,6 +23,7 @@ def unit_kpis_with_previous(cur, unit_id: str, period: str, as_of=None) -> tuple
 
 
 def official_kpis_with_previous(cur, official_id: str, period: str, as_of=None) -> tuple[dict, dict]:
+    """The same for one official."""
     before = previous_period(period)
     snap = official_snapshot(cur, official_id, period, as_of, months=2, rule_periods=(period, before))
     return snap.kpis(period), snap.kpis(before)
