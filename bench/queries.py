@@ -31,7 +31,8 @@ import pyarrow as pa  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 
 from dashboard.metrics import lookups  # noqa: E402
-from dashboard.metrics.compare import children, officials_ranking  # noqa: E402
+from dashboard.components.unit_view import RANKING_PAGE  # noqa: E402
+from dashboard.metrics.compare import children, officials_ranking, ranking_size  # noqa: E402
 from dashboard.metrics.definitions import previous_period  # noqa: E402
 from dashboard.metrics.kpis import official_kpis_with_previous, unit_kpis, unit_kpis_with_previous  # noqa: E402
 from dashboard.metrics.trends import official_trend, unit_trend  # noqa: E402
@@ -43,7 +44,8 @@ from etl.loader import load_file  # noqa: E402
 def unit_page(cur, unit_id, period, as_of):
     """What the unit page's callbacks ask the metrics layer for."""
     return (unit_kpis_with_previous(cur, unit_id, period, as_of), unit_trend(cur, unit_id, period),
-            children(cur, unit_id, period, as_of), officials_ranking(cur, unit_id, period, limit=200))
+            children(cur, unit_id, period, as_of), ranking_size(cur, unit_id, period),
+            officials_ranking(cur, unit_id, period, limit=RANKING_PAGE))
 
 
 def official_page(cur, official_id, period, as_of):

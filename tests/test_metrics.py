@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import json
 
+import pandas as pd
 import pytest
 
-from dashboard.metrics.compare import children, officials_ranking
+from dashboard.metrics.compare import children, officials_ranking, ranking_size
 from dashboard.metrics.kpis import (NotFound, official_kpis, official_kpis_with_previous, unit_kpis,
                                     unit_kpis_with_previous)
 from dashboard.metrics.rules import rule_items
@@ -189,6 +190,15 @@ def test_children_and_ranking_agree_with_unit_kpis(cur):
     assert ranked["official_id"].iloc[0] == "B"       # 1.0 beats A's 0.25; no-task officials last
     with pytest.raises(ValueError):
         officials_ranking(cur, "P", "2026-09", sort_by="1; DROP TABLE tasks")
+
+
+@pytest.mark.parametrize("sort_by, descending", [("task_score", True), ("full_name", False), ("unit_name", True)])
+def test_ranking_pages_put_together_are_the_whole_ranking(cur, sort_by, descending):
+    whole = officials_ranking(cur, "C", "2026-09", sort_by, descending)
+    assert len(whole) == ranking_size(cur, "C", "2026-09") >= 5
+    pages = [officials_ranking(cur, "C", "2026-09", sort_by, descending, limit=2, offset=k) for k in range(0, 8, 2)]
+    assert pd.concat(pages)["official_id"].tolist() == whole["official_id"].tolist()
+    assert whole["unit_name"].notna().all()
 
 
 def test_trend_has_every_month_and_matches_kpis(cur):

@@ -124,10 +124,6 @@ def ranking_columns(lang: str) -> list[dict]:
     return columns
 
 
-def _ranking_frame(ctx: Ctx):
-    return compare.officials_ranking(ctx.cur, ctx.unit["unit_id"], ctx.period)
-
-
 def _ranking_rows(df, period: str, lang: str) -> list[dict]:
     rows = []
     for row in tables.records(df):
@@ -179,13 +175,24 @@ panel_callbacks(PANELS, unit_ctx)
           Input("page-args", "data"), Input("data-version", "data"), Input("ranking-table", "page_current"),
           Input("ranking-table", "sort_by"))
 def fill_ranking(args, _version, page, sort_by):
-    """The subtree's officials, one page at a time (a city has 150,000); sorted on the server."""
+    """The subtree's officials, one page at a time (a city has 150,000), sorted and paged in
+    SQL: each page is one small query, built once per data version."""
     ctx = unit_ctx(args)
     if ctx is None:
         return [], 1, ""
-    df = cached(ctx.cur, ctx.lang, "unit-ranking", ctx.key, lambda: _ranking_frame(ctx))
-    rows, pages = tables.page_of(df, page, RANKING_PAGE, sort_by, ("task_score", True))
-    count = f"{formats.number(len(df), ctx.lang)} {t('officials_total', ctx.lang).lower()}"
+    unit_id = ctx.unit["unit_id"]
+    column, descending = "task_score", True
+    if sort_by and isinstance(sort_by, list) and isinstance(sort_by[0], dict) \
+            and sort_by[0].get("column_id") in compare.RANKING_SORTS:
+        column, descending = sort_by[0]["column_id"], sort_by[0].get("direction") != "asc"
+    total = cached(ctx.cur, ctx.lang, "unit-ranking-size", ctx.key,
+                   lambda: compare.ranking_size(ctx.cur, unit_id, ctx.period))
+    pages = max(1, -(-total // RANKING_PAGE))
+    page = min(max(int(page or 0), 0), pages - 1)
+    rows = cached(ctx.cur, ctx.lang, "unit-ranking", (*ctx.key, column, descending, page),
+                  lambda: compare.officials_ranking(ctx.cur, unit_id, ctx.period, column, descending,
+                                                    limit=RANKING_PAGE, offset=page * RANKING_PAGE))
+    count = f"{formats.number(total, ctx.lang)} {t('officials_total', ctx.lang).lower()}"
     return _ranking_rows(rows, ctx.period, ctx.lang), pages, count
 
 

@@ -15,7 +15,7 @@ CHILD_COLUMNS = ("unit_id", "name", "kind", *CHILD_KPIS, "violations", "warnings
 
 # Sort keys a caller may ask for (an allow-list: they become SQL identifiers).
 RANKING_SORTS = ("task_score", "on_time_rate", "completion_rate", "tasks_due", "satisfaction_rate",
-                 "satisfaction_mean", "ratings_count", "score", "full_name")
+                 "satisfaction_mean", "ratings_count", "score", "full_name", "position", "unit_name", "rating")
 
 
 def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
@@ -34,19 +34,29 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
 
 
 def officials_ranking(cur, unit_id: str, period: str, sort_by: str = "task_score", descending: bool = True,
-                      limit: int | None = None) -> pd.DataFrame:
-    """The officials of the subtree with their month's KPIs and current result, ranked
-    (from official_scores, which the loader keeps per month)."""
+                      limit: int | None = None, offset: int = 0) -> pd.DataFrame:
+    """The officials of the subtree with their month's KPIs and current result, ranked (from
+    official_scores, which the loader keeps per month); `limit` rows from `offset`, so that a
+    page of a city's 150,000 officials costs one small query, not the whole list."""
     if sort_by not in RANKING_SORTS:
         raise ValueError(f"cannot sort by {sort_by!r}; choose one of {', '.join(RANKING_SORTS)}")
     order = f"{sort_by} {'DESC' if descending else 'ASC'} NULLS LAST, official_id"
+    window = " LIMIT ? OFFSET ?" if limit is not None else ""
     return frame(cur, f"""
         WITH ranked AS (
-            SELECT s.* FROM official_scores s JOIN unit_closure c ON c.descendant = s.unit_id AND c.ancestor = ?
-            WHERE s.period = ? ORDER BY {order}{" LIMIT ?" if limit else ""}
+            SELECT s.*, u.name AS unit_name FROM official_scores s
+            JOIN unit_closure c ON c.descendant = s.unit_id AND c.ancestor = ?
+            JOIN units u ON u.unit_id = s.unit_id
+            WHERE s.period = ? ORDER BY {order}{window}
         )
-        SELECT r.official_id, r.full_name, r.position, r.unit_id, u.name AS unit_name, r.is_head, r.active,
-               r.tasks_due, r.tasks_done, r.tasks_on_time, r.on_time_rate, r.completion_rate, r.task_score,
-               r.ratings_count, r.satisfaction_rate, r.satisfaction_mean, r.score, r.rating
-        FROM ranked r JOIN units u ON u.unit_id = r.unit_id ORDER BY {order}""",
-        [unit_id, period] + ([int(limit)] if limit else []))
+        SELECT official_id, full_name, position, unit_id, unit_name, is_head, active, tasks_due, tasks_done,
+               tasks_on_time, on_time_rate, completion_rate, task_score, ratings_count, satisfaction_rate,
+               satisfaction_mean, score, rating
+        FROM ranked ORDER BY {order}""",
+        [unit_id, period] + ([int(limit), int(offset)] if limit is not None else []))
+
+
+def ranking_size(cur, unit_id: str, period: str) -> int:
+    """How many officials officials_ranking has for the subtree and month."""
+    return cur.execute("SELECT count(*) FROM official_scores s JOIN unit_closure c ON c.descendant = s.unit_id "
+                       "AND c.ancestor = ? WHERE s.period = ?", [unit_id, period]).fetchone()[0]
