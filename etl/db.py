@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 import duckdb
@@ -44,7 +45,10 @@ def _fill_official_scores(conn) -> None:
 def _cluster_lookup_tables(conn) -> None:
     from etl.clustering import compact_tables, tables_to_compact
 
-    compact_tables(conn, tables_to_compact(conn))
+    tables = tables_to_compact(conn)
+    if tables:  # about a minute for a city's 45M rows: say why the open takes a while
+        print(f"schema 4: rewriting {', '.join(tables)} in official_id order (once)", file=sys.stderr, flush=True)
+    compact_tables(conn, tables)
 
 
 # Python steps after a migration, for new rollups that an existing database must fill.
