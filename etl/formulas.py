@@ -5,6 +5,9 @@ rollup sum columns tasks_due, tasks_done, tasks_on_time, points4 and r_l1..r_l4.
 """
 from __future__ import annotations
 
+# The sum columns every month rollup carries (official, unit and subtree alike).
+SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
+
 TASK_SHARE = 70        # the task-results share of the 100-point scale (Decree 335/2025)
 EXCELLENT_CAP = 0.30   # QĐ 3814-QĐ/TU: at most 30 % of a unit's rated officials HTXS in a month
 
@@ -28,7 +31,7 @@ def rates_sql(alias: str, names=tuple(RATE_SQL)) -> str:
     out = []
     for name in names:
         sql = RATE_SQL[name]
-        for col in ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4"):
+        for col in SUMS:
             sql = sql.replace(col, f"{alias}.{col}")
         out.append(f"{sql} AS {name}")
     return ", ".join(out)

@@ -7,9 +7,7 @@ computes everything from the facts, and tests hold the incremental path equal to
 """
 from __future__ import annotations
 
-from etl.formulas import BAND_SQL, EXCELLENT_CAP, rates_sql
-
-SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
+from etl.formulas import BAND_SQL, EXCELLENT_CAP, SUMS, rates_sql
 
 
 # One task's contribution to its official's month (cancelled tasks count nowhere).

@@ -13,6 +13,7 @@ import pandas as pd
 from dashboard.metrics.definitions import RATE_SQL, today_local
 from dashboard.metrics.snapshot import official_rows
 from dashboard.metrics.sql import frame
+from etl.formulas import SUMS
 
 
 def _records(cur, sql: str, params=()) -> list[dict]:
@@ -339,8 +340,7 @@ def quarantine_examples(cur, limit: int = 30) -> list[dict]:
 
 EXPLORE_GROUPINGS = ("units", "level_1", "level_2", "level_3", "position", "counter", "month")
 RATING_KEYS = ("ratings_count", "satisfaction_rate", "satisfaction_mean", "dissatisfied_count")
-_SUM_COLS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
-_SUMS = ", ".join(f"coalesce(sum(s.{c}), 0)::BIGINT AS {c}" for c in _SUM_COLS)
+_SUMS = ", ".join(f"coalesce(sum(s.{c}), 0)::BIGINT AS {c}" for c in SUMS)
 _LEVEL_COUNTS = ", ".join(f"count(*) FILTER (WHERE r.level = {i})::BIGINT AS r_l{i}" for i in (1, 2, 3, 4))
 _NO_TASKS = "0::BIGINT AS tasks_due, 0::BIGINT AS tasks_done, 0::BIGINT AS tasks_on_time, 0::BIGINT AS points4"
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from dashboard.metrics.definitions import RATINGS, kpis_from_sums, period_range, today_local
 from dashboard.metrics.rules import items_of, split_rules
-from dashboard.metrics.subtrees import SUMS, SubtreeRollups, subtree_rollups
+from dashboard.metrics.subtrees import SubtreeRollups, subtree_rollups
+from etl.formulas import SUMS
 
 
 class NotFound(LookupError):

@@ -16,9 +16,9 @@ from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
 from dashboard.metrics.sql import one_snapshot
+from etl.formulas import SUMS
 
 OFFICIALS_KEPT = 5000
-SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "points4", "r_l1", "r_l2", "r_l3", "r_l4")
 RATED = ("htxs", "htt", "ht", "kht", "rated_active")
 
 
