@@ -15,6 +15,8 @@ import bisect
 import re
 import time
 
+from etl.db import transaction
+
 # table -> the order it is kept in (official_id first).
 CLUSTERED = {
     "tasks": "official_id, due_at, task_id",
@@ -96,13 +98,8 @@ def compact(conn, force: bool = False, max_spread: float = MAX_SPREAD) -> list[d
         if not force and spread(conn, table, officials) <= max_spread:
             continue
         before = lookup_cost(conn, table, officials)
-        conn.execute("BEGIN")
-        try:
+        with transaction(conn):
             (entry,) = compact_tables(conn, [table])
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
         done.append({**entry, "lookup_cost_before": round(before, 2),
                      "lookup_cost_after": round(lookup_cost(conn, table, officials), 2)})
     if done:

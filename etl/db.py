@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -65,8 +66,7 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
             f"({len(steps)}); update Thước đo before opening it"
         )
     for version, name, sql in steps[current:]:
-        conn.execute("BEGIN")
-        try:
+        with transaction(conn):
             conn.execute(
                 "CREATE TABLE IF NOT EXISTS schema_migrations "
                 "(version INTEGER PRIMARY KEY, name VARCHAR, applied_at TIMESTAMP)"
@@ -75,11 +75,19 @@ def migrate(conn: duckdb.DuckDBPyConnection) -> int:
             if version in AFTER_MIGRATION:
                 AFTER_MIGRATION[version](conn)
             conn.execute("INSERT INTO schema_migrations VALUES (?, ?, now()::TIMESTAMP)", [version, name])
-            conn.execute("COMMIT")
-        except Exception:
-            conn.execute("ROLLBACK")
-            raise
     return len(steps)
+
+
+@contextmanager
+def transaction(conn):
+    """Everything in the block committed whole, or rolled back whole."""
+    conn.execute("BEGIN")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")

@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 
 from etl import rollups
+from etl.db import transaction
 from etl.kinds import INSERT_ONLY, KINDS, LATEST_WINS, Kind, kind_of_file
 from etl.readers import FileRejected, RawFile, check_parquet_pages, drop_raw, read_into_raw
 from etl.validate import s, source_record_sql, staging_sql
@@ -129,15 +130,11 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
 
 @contextmanager
 def _transaction(conn):
-    """One batch's transaction: committed whole or rolled back whole; the batch's temp
-    tables are dropped either way."""
-    conn.execute("BEGIN")
+    """One batch's transaction (etl.db.transaction); the batch's temp tables are dropped
+    either way."""
     try:
-        yield
-        conn.execute("COMMIT")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
+        with transaction(conn):
+            yield
     finally:
         _cleanup(conn)
 
