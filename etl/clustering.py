@@ -6,8 +6,8 @@ hold the one asked for; in official_id order the column also compresses into run
 rows found are cheap to fetch, and so is the commit of a load that deletes rows from a table
 with an official_id index (DuckDB fetches each deleted row's key to remove it). In load order
 a city's 30M tasks spread every official over all 250 row groups. Rows appended by later loads
-form row groups that span many officials again; `spread` measures that, and `compact`
-rewrites a table in order when it has grown.
+form row groups that span many officials again; `layout` and `spread` measure that, and
+`compact` rewrites a table in order when it has grown.
 """
 from __future__ import annotations
 
@@ -34,28 +34,32 @@ CLUSTERED = {
 MAX_SPREAD = 0.10
 
 
-def lookup_cost(conn, table: str, officials: list[str] | None = None) -> float:
-    """How many row groups hold rows of one official, on average (from the row groups'
-    min/max official_id: 1 for a table in official_id order)."""
+def layout(conn, table: str, officials: list[str] | None = None) -> tuple[float, int]:
+    """(lookup cost, row groups) of a table, from one read of its storage info. The lookup
+    cost is how many row groups hold rows of one official, on average, from the row groups'
+    min/max official_id: 1 for a table in official_id order."""
     officials = officials if officials is not None else _official_ids(conn)
-    if not officials:
-        return 0.0
     ranges = conn.execute(
         "SELECT min(stats.min), max(stats.max) FROM pragma_storage_info(?) "
         "WHERE column_name = 'official_id' AND segment_type <> 'VALIDITY' GROUP BY row_group_id",
         [table]).fetchall()
+    if not officials:
+        return 0.0, len(ranges)
     covered = 0
     for low, high in ranges:
         if low is None or high is None:
             continue
         covered += bisect.bisect_right(officials, high) - bisect.bisect_left(officials, low)
-    return covered / len(officials)
+    return covered / len(officials), len(ranges)
 
 
-def spread(conn, table: str, officials: list[str] | None = None) -> float:
-    """The share of the table's row groups beyond the one an official needs: 0 in order."""
-    groups = conn.execute("SELECT count(DISTINCT row_group_id) FROM pragma_storage_info(?)", [table]).fetchone()[0]
-    return max(0.0, (lookup_cost(conn, table, officials) - 1) / groups) if groups > 1 else 0.0
+def lookup_cost(conn, table: str, officials: list[str] | None = None) -> float:
+    return layout(conn, table, officials)[0]
+
+
+def spread(cost: float, groups: int) -> float:
+    """The share of a table's row groups beyond the one an official needs: 0 in order."""
+    return max(0.0, (cost - 1) / groups) if groups > 1 else 0.0
 
 
 def compact_tables(conn, tables) -> list[dict]:
@@ -85,7 +89,7 @@ def compact_tables(conn, tables) -> list[dict]:
 
 def tables_to_compact(conn, max_spread: float = MAX_SPREAD) -> list[str]:
     officials = _official_ids(conn)
-    return [t for t in CLUSTERED if spread(conn, t, officials) > max_spread]
+    return [t for t in CLUSTERED if spread(*layout(conn, t, officials)) > max_spread]
 
 
 def compact(conn, force: bool = False, max_spread: float = MAX_SPREAD) -> list[dict]:
@@ -95,9 +99,9 @@ def compact(conn, force: bool = False, max_spread: float = MAX_SPREAD) -> list[d
     officials = _official_ids(conn)
     done = []
     for table in CLUSTERED:
-        if not force and spread(conn, table, officials) <= max_spread:
+        before, groups = layout(conn, table, officials)
+        if not force and spread(before, groups) <= max_spread:
             continue
-        before = lookup_cost(conn, table, officials)
         with transaction(conn):
             (entry,) = compact_tables(conn, [table])
         done.append({**entry, "lookup_cost_before": round(before, 2),
