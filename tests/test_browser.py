@@ -38,6 +38,17 @@ def check_tiles(page, expected: dict) -> int:
     return len(tiles)
 
 
+def follow_first_link(page, selector: str, kind: str, period: str) -> str:
+    """Click the first link of `selector` to a /unit/ or /official/ page, wait until it has
+    drawn, and return the id it opened."""
+    link = page.locator(selector).first
+    target = link.get_attribute("href").split(f"/{kind}/")[1].split("?")[0]
+    link.click()
+    page.wait_for_url(re.compile(rf".*/{kind}/{re.escape(target)}\?period={period}$"))
+    settled(page)
+    return target
+
+
 def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, server, demo):
     context, page = browser_login(browser, server.base_url, demo.logins["city"])
     try:
@@ -47,20 +58,12 @@ def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, serv
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
         screenshot(page, "overview")
 
-        link = page.locator("#children-table a").first
-        child = link.get_attribute("href").split("/unit/")[1].split("?")[0]
-        link.click()
-        page.wait_for_url(re.compile(rf".*/unit/{re.escape(child)}\?period={period}$"))
-        settled(page)
+        child = follow_first_link(page, "#children-table a", "unit", period)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", child, "--period", period))
         assert page.locator("#ranking-table").count() == 1 and page.locator("#uv-rules").count() == 1
         screenshot(page, "unit")
 
-        person = page.locator("#ranking-table a").first
-        official = person.get_attribute("href").split("/official/")[1].split("?")[0]
-        person.click()
-        page.wait_for_url(re.compile(rf".*/official/{re.escape(official)}\?period={period}$"))
-        settled(page)
+        official = follow_first_link(page, "#ranking-table a", "official", period)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--official", official, "--period", period))
         assert page.locator("#tasks-table, #ov-tasks .empty-note").count() >= 1
         assert page.locator("#ov-history .timeline-step, #ov-history .empty-note").count() >= 1

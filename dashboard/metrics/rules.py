@@ -6,6 +6,8 @@ in-memory copy in subtrees.py).
 """
 from __future__ import annotations
 
+from dashboard.metrics.subtrees import subtree_rollups
+
 VIOLATION_RULES = ("head_above_collective", "excellent_quota", "rating_outside_band", "final_without_self")
 WARNING_RULES = ("rating_not_supported", "self_inflation")
 RULES = VIOLATION_RULES + WARNING_RULES
@@ -14,8 +16,6 @@ RULES = VIOLATION_RULES + WARNING_RULES
 def rule_items(cur, period: str, unit_id: str | None = None, official_id: str | None = None) -> list[dict]:
     """Violations and warnings of a subtree (unit_id) or naming one official, sorted by
     rule, unit_id, official_id; each item also says its kind ('violation' or 'warning')."""
-    from dashboard.metrics.subtrees import subtree_rollups
-
     tree = subtree_rollups(cur)
     if official_id is not None:
         return items_of(period, tree.official_hits.get((official_id, period), ()))
