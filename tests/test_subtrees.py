@@ -51,3 +51,23 @@ def test_two_databases_of_the_same_name_do_not_share_rollups(tmp_path):
     assert unit_kpis(one, "C", "2026-09", "2026-10-01")["tasks_due"] == 1
     assert unit_kpis(two, "C", "2026-09", "2026-10-01")["tasks_due"] == 3
     assert unit_kpis(one, "C", "2026-09", "2026-10-01")["tasks_due"] == 1
+
+
+def test_subtree_rule_hits_are_the_same_gathered_or_filtered():
+    """A small subtree gathers its units' hits, a large one filters the period's: both give
+    the hits inside, in rule, unit_id, official_id (NULLS FIRST) order."""
+    from dashboard.metrics.subtrees import SubtreeRollups
+
+    hits = [("excellent_quota", "P", None), ("rating_outside_band", "P", "A"), ("rating_outside_band", "T", "B"),
+            ("self_inflation", "P", "A"), ("self_inflation", "Q", "C")]
+    tree = SubtreeRollups(hits={"2026-09": hits},
+                          descendants={"D": frozenset({"D", "P", "T"}), "T": frozenset({"T"})})
+    for rule, unit, official in hits:
+        tree.unit_hits.setdefault((unit, "2026-09"), []).append((rule, unit, official))
+    inside_d = [h for h in hits if h[1] in {"D", "P", "T"}]
+    assert len(tree.descendants["D"]) < len(hits)          # gathered and sorted
+    assert tree.rule_hits("D", "2026-09") == inside_d
+    tree.hits["2026-09"] = hits[:3]                          # now the subtree is not smaller: filtered
+    assert tree.rule_hits("D", "2026-09") == inside_d[:3]
+    assert tree.rule_hits("T", "2026-09") == [("rating_outside_band", "T", "B")]
+    assert tree.rule_hits("X", "2026-09") == []

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from dashboard.metrics.rules import VIOLATION_RULES
 from dashboard.metrics.snapshot import as_of_date, snapshot_of_subtree
 from dashboard.metrics.sql import frame
 from dashboard.metrics.subtrees import subtree_rollups
@@ -24,12 +25,12 @@ def children(cur, unit_id: str, period: str, as_of=None) -> pd.DataFrame:
     tree = subtree_rollups(cur)
     table = []
     for kid in tree.children.get(unit_id, ()):
-        snap = snapshot_of_subtree(tree, kid, period, as_of)
-        kpis = snap.kpis(period)
+        figures = snapshot_of_subtree(tree, kid, period, as_of, rule_periods=()).figures(period)
+        hits = tree.rule_hits(kid, period, ordered=False)
+        violations = sum(rule in VIOLATION_RULES for rule, _, _ in hits)
         _, name, kind = tree.units[kid]
-        table.append({"unit_id": kid, "name": name, "kind": kind,
-                      **{c: kpis[c] for c in CHILD_KPIS},
-                      "violations": len(kpis["violations"]), "warnings": len(kpis["warnings"])})
+        table.append({"unit_id": kid, "name": name, "kind": kind, **{c: figures[c] for c in CHILD_KPIS},
+                      "violations": violations, "warnings": len(hits) - violations})
     return pd.DataFrame(table, columns=list(CHILD_COLUMNS))
 
 

@@ -43,10 +43,16 @@ class Snapshot:
 
     def kpis(self, period: str) -> dict:
         """The metrics.md object for one month of the snapshot."""
-        if period not in self.rules or period not in self.evaluations:
-            raise KeyError(f"the snapshot has no {period}: read it with that month in rule_periods")
-        tasks = kpis_from_sums(self.sums.get(period, {}))
+        if period not in self.rules:
+            raise KeyError(f"the snapshot has no rule items for {period}: read it with that month in rule_periods")
         violations, warnings = split_rules(self.rules[period])
+        return {**self.figures(period), "violations": violations, "warnings": warnings}
+
+    def figures(self, period: str) -> dict:
+        """The object without its rule items (what a side-by-side table needs)."""
+        if period not in self.evaluations:
+            raise KeyError(f"the snapshot has no {period}")
+        tasks = kpis_from_sums(self.sums.get(period, {}))
         return {**self.ident, "period": period, "as_of": self.as_of.isoformat(),
                 "officials_total": self.officials_total,
                 "tasks_due": tasks["tasks_due"], "tasks_done": tasks["tasks_done"],
@@ -54,8 +60,7 @@ class Snapshot:
                 "completion_rate": tasks["completion_rate"], "overdue_open": self.overdue_open,
                 "task_score": tasks["task_score"], "ratings_count": tasks["ratings_count"],
                 "satisfaction_rate": tasks["satisfaction_rate"], "satisfaction_mean": tasks["satisfaction_mean"],
-                "dissatisfied_count": tasks["dissatisfied_count"], **self.evaluations[period],
-                "violations": violations, "warnings": warnings}
+                "dissatisfied_count": tasks["dissatisfied_count"], **self.evaluations[period]}
 
 
 def _evaluation(counts: dict, pending: int) -> dict:

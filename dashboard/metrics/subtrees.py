@@ -32,6 +32,7 @@ class SubtreeRollups:
     rated: dict[tuple, tuple] = field(default_factory=dict)          # (unit_id, period) -> RATED
     open_due: dict[str, tuple] = field(default_factory=dict)         # unit_id -> (due dates, running sums)
     hits: dict[str, list] = field(default_factory=dict)              # period -> sorted (rule, unit, official)
+    unit_hits: dict[tuple, list] = field(default_factory=dict)       # (unit_id, period) -> same
     official_hits: dict[tuple, list] = field(default_factory=dict)   # (official_id, period) -> same
     # Officials' own rollup rows, read when first asked for (a page's tiles and trend ask twice).
     _official_rows: OrderedDict = field(default_factory=OrderedDict)
@@ -56,9 +57,21 @@ class SubtreeRollups:
                 self._official_rows.popitem(last=False)
         return rows
 
-    def rule_hits(self, unit_id: str, period: str) -> list[tuple]:
+    def rule_hits(self, unit_id: str, period: str, ordered: bool = True) -> list[tuple]:
+        """The period's hits in the subtree, in rule, unit_id, official_id (NULLS FIRST) order
+        (in no particular order without `ordered`, for counting)."""
         inside = self.descendants.get(unit_id, frozenset())
-        return [h for h in self.hits.get(period, ()) if h[1] in inside]
+        hits = self.hits.get(period, ())
+        if len(inside) < len(hits):  # a small subtree (a city's 156 children side by side): gather
+            found = [h for u in inside for h in self.unit_hits.get((u, period), ())]
+            return sorted(found, key=hit_order) if ordered else found
+        return [h for h in hits if h[1] in inside]
+
+
+def hit_order(hit: tuple) -> tuple:
+    """ORDER BY rule, unit_id, official_id NULLS FIRST, for (rule, unit_id, official_id)."""
+    rule, unit_id, official_id = hit
+    return rule, unit_id, official_id is not None, official_id or ""
 
 
 # Which data this is: the database's name and its data_version (a load bumps the number and
@@ -99,6 +112,7 @@ def read(cur) -> tuple[tuple, SubtreeRollups]:
                 "SELECT period, rule, unit_id, official_id FROM rule_hits "
                 "ORDER BY period, rule, unit_id, official_id NULLS FIRST").fetchall():
             out.hits.setdefault(period, []).append((rule, unit_id, official_id))
+            out.unit_hits.setdefault((unit_id, period), []).append((rule, unit_id, official_id))
             if official_id is not None:
                 out.official_hits.setdefault((official_id, period), []).append((rule, unit_id, official_id))
         return version, out
