@@ -281,10 +281,17 @@ def _classify(conn, kind: Kind) -> None:
     else:
         verdict = f"CASE WHEN {_same(kind, 'k', 't')} THEN 'duplicate' ELSE 'apply' END"
     # The stored rows with the file's keys, found by a semi join that hashes the (small) file
-    # side and scans the table once; `existed` marks rows that replace one of them.
-    key_match = " AND ".join(f"t.{c} = f.{c}" for c in kind.key)
-    conn.execute(f"CREATE TEMP TABLE stored AS SELECT t.rowid AS _rid, t.* FROM {kind.table} t "
-                 f"WHERE EXISTS (SELECT 1 FROM staged f WHERE f._reason IS NULL AND {key_match})")
+    # side and scans the table once; `existed` marks rows that replace one of them. On a
+    # table with key_hash the join is on that integer: the rare row of another key with the
+    # same hash is dropped by the exact join below.
+    if kind.hashed_key:
+        conn.execute(f"CREATE TEMP TABLE stored AS SELECT t.rowid AS _rid, t.* EXCLUDE (key_hash) "
+                     f"FROM {kind.table} t WHERE t.key_hash IN "
+                     f"(SELECT {kind.key_hash_sql('f')} FROM staged f WHERE f._reason IS NULL)")
+    else:
+        key_match = " AND ".join(f"t.{c} = f.{c}" for c in kind.key)
+        conn.execute(f"CREATE TEMP TABLE stored AS SELECT t.rowid AS _rid, t.* FROM {kind.table} t "
+                     f"WHERE EXISTS (SELECT 1 FROM staged f WHERE f._reason IS NULL AND {key_match})")
     conn.execute(
         f"CREATE TEMP TABLE keyed AS SELECT k.*, t.{kind.key[0]} IS NOT NULL AS existed, t._rid, "
         f"CASE WHEN k.rn > 1 THEN NULL WHEN t.{kind.key[0]} IS NULL THEN 'apply' ELSE {verdict} END AS action "
@@ -314,7 +321,11 @@ def _write(conn, kind: Kind, batch_id: int) -> dict:
     if conn.execute("SELECT count(*) FROM changed_old").fetchall()[0][0]:
         conn.execute(f"DELETE FROM {kind.table} WHERE rowid IN "
                      f"(SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
-    conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
+    if kind.hashed_key:
+        conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id, key_hash) "
+                     f"SELECT *, {kind.key_hash_sql()} FROM changed_new")
+    else:
+        conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
     rollups.apply_changes(conn, kind.name)
     loaded, duplicates = conn.execute(
         "SELECT count(*) FILTER (WHERE action IN ('apply', 'superseded')), "

@@ -23,7 +23,7 @@ def _scattered(path, officials=3000, tasks_each=60):
     conn.execute(
         "INSERT INTO tasks SELECT printf('T%08d', i), printf('CB%06d', (i * 7919) % ?), 'Việc ' || i, 'assigned', "
         "DATE '2026-01-01' + (i % 300)::INT, DATE '2026-01-10' + (i % 300)::INT, NULL, 'open', 0, "
-        "TIMESTAMP '2026-01-01 08:00:00', 0 FROM range(?) r(i)", [officials, officials * tasks_each])
+        "TIMESTAMP '2026-01-01 08:00:00', 0, (md5_number(printf('T%08d', i)) >> 64)::UBIGINT FROM range(?) r(i)", [officials, officials * tasks_each])
     rebuild_all(conn)
     return conn
 

@@ -114,3 +114,22 @@ def test_incremental_rollups_equal_full_rebuild(tmp_path, seed):
     rebuilt = _snapshot(conn)
     for table in ROLLUP_TABLES:
         assert incremental[table] == rebuilt[table], table
+
+
+def test_a_key_hash_shared_by_two_tasks_does_not_join_them(tmp_path):
+    """Stored rows are found by key_hash; a different task with the same hash must stay a
+    different task (forced here: a 64-bit collision is too rare to wait for)."""
+    conn = connect(tmp_path / "collide.duckdb")
+    load_file(conn, _write(tmp_path / "units_0.jsonl", [{"unit_id": "R", "parent_id": None, "name": "Gốc"}]))
+    load_file(conn, _write(tmp_path / "officials_0.jsonl", [
+        {"official_id": "O1", "unit_id": "R", "full_name": "Cán bộ 1", "is_head": False, "active": True}]))
+    task = {"official_id": "O1", "title": "Việc", "assigned_at": "2026-10-01", "due_at": "2026-10-20",
+            "status": "open", "updated_at": "2026-10-01T08:00:00"}
+    load_file(conn, _write(tmp_path / "tasks_1.jsonl", [{**task, "task_id": "OLD-1"}]))
+    conn.execute("UPDATE tasks SET key_hash = (md5_number('NEW-1') >> 64)::UBIGINT WHERE task_id = 'OLD-1'")
+    entry = load_file(conn, _write(tmp_path / "tasks_2.jsonl", [{**task, "task_id": "NEW-1", "status": "done",
+                                                                 "completed_at": "2026-10-05"}]))
+    assert (entry["loaded"], entry["duplicates"]) == (1, 0), entry
+    assert conn.execute("SELECT task_id, status FROM tasks ORDER BY 1").fetchall() == [
+        ("NEW-1", "done"), ("OLD-1", "open")]
+    assert conn.execute("SELECT tasks_due, tasks_done FROM official_month").fetchall() == [(2, 1)]
