@@ -71,3 +71,24 @@ def test_subtree_rule_hits_are_the_same_gathered_or_filtered():
     assert tree.rule_hits("D", "2026-09") == inside_d[:3]
     assert tree.rule_hits("T", "2026-09") == [("rating_outside_band", "T", "B")]
     assert tree.rule_hits("X", "2026-09") == []
+
+
+def test_history_names_its_actors_and_a_renamed_actor_after_the_load(tmp_path):
+    """Actor names are kept with the data version: a load that renames someone is seen."""
+    from dashboard.metrics.lookups import evaluation_history
+
+    folder = tmp_path / "names"
+    conn = _database(folder, tasks=1)
+    load_file(conn, _jsonl(folder / "officials_boss.jsonl",
+                           [{"official_id": "B", "unit_id": "P", "full_name": "Trưởng phòng B"}]))
+    load_file(conn, _jsonl(folder / "evaluations.jsonl", [
+        {"event_id": "e1", "official_id": "A", "period": "2026-09", "stage": "self", "score": 80,
+         "actor_id": "A", "acted_at": "2026-10-01T08:00:00"},
+        {"event_id": "e2", "official_id": "A", "period": "2026-09", "stage": "final", "score": 85,
+         "actor_id": "B", "acted_at": "2026-10-03T08:00:00"}]))
+    cur = conn.cursor()
+    names = {e["event_id"]: e["actor_name"] for e in evaluation_history(cur, "A")}
+    assert names == {"e1": "Cán bộ A", "e2": "Trưởng phòng B"}
+    load_file(conn, _jsonl(folder / "officials_renamed.jsonl",
+                           [{"official_id": "B", "unit_id": "P", "full_name": "Trưởng phòng Bình"}]))
+    assert {e["event_id"]: e["actor_name"] for e in evaluation_history(cur, "A")}["e2"] == "Trưởng phòng Bình"

@@ -13,6 +13,7 @@ import pandas as pd
 from dashboard.metrics.definitions import RATE_SQL, today_local
 from dashboard.metrics.snapshot import official_rows
 from dashboard.metrics.sql import frame
+from dashboard.metrics.subtrees import subtree_rollups
 from etl.formulas import SUMS
 
 
@@ -162,16 +163,17 @@ def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
     events = _records(cur, """
         SELECT event_id, period, stage, score, rating, actor_id, acted_at, note FROM evaluations
         WHERE official_id = ? ORDER BY period DESC, acted_at, event_id LIMIT ?""", [official_id, limit])
-    current = {(period, event) for kind, period, _, _, event in official_rows(cur, official_id)
+    tree = subtree_rollups(cur)
+    current = {(period, event) for kind, period, _, _, event in official_rows(cur, official_id, tree)
                if kind == "result"}
     for e in events:
         e["is_current"] = (e["period"], e["event_id"]) in current
     # The actors are a handful (the official, a supervisor, a head): looked up by name apart,
-    # which costs less than joining 150,000 officials.
-    actors = sorted({e["actor_id"] for e in events if e["actor_id"]})
-    names = dict(cur.execute(
-        f"SELECT official_id, full_name FROM officials WHERE official_id IN ({', '.join('?' * len(actors))})",
-        actors).fetchall()) if actors else {}
+    # which costs less than joining 150,000 officials, and kept for the data version.
+    actors = {e["actor_id"] for e in events if e["actor_id"]}
+    names = tree.names(actors, lambda ids: cur.execute(
+        f"SELECT official_id, full_name FROM officials WHERE official_id IN ({', '.join('?' * len(ids))})",
+        ids).fetchall())
     keys = ("event_id", "period", "stage", "score", "rating", "actor_id", "actor_name", "acted_at", "note",
             "is_current")
     return [{k: (names.get(e["actor_id"]) if k == "actor_name" else e[k]) for k in keys} for e in events]
