@@ -67,11 +67,20 @@ def _rebuild_for_officials(conn, rules_too: bool) -> None:
                                 "WHERE period NOT IN (SELECT DISTINCT period FROM official_scores)")
     if new_months:
         rebuild_scores(conn, new_months)
+    # Only the month sums moved: their columns are updated in place. Deleting and inserting
+    # whole rows (names and all) cost twice as long, and as much again at commit.
+    sums = ", ".join(f"{c} = d.{c}" for c in _SCORE_SUMS)
+    conn.execute(f"""
+        UPDATE official_scores s SET {sums} FROM (
+            SELECT a.official_id, a.period, coalesce(m.tasks_due, 0) AS tasks_due,
+                   coalesce(m.tasks_done, 0) AS tasks_done, coalesce(m.tasks_on_time, 0) AS tasks_on_time,
+                   {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
+                   coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0) AS ratings_count,
+                   {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}
+            FROM (SELECT DISTINCT official_id, period FROM affected_pairs WHERE NOT list_contains(?, period)) a
+            LEFT JOIN official_month m ON m.official_id = a.official_id AND m.period = a.period) d
+        WHERE s.official_id = d.official_id AND s.period = d.period""", [new_months])
     pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
-    conn.execute(f"DELETE FROM official_scores s WHERE EXISTS {pair.format(t='s')} "
-                 "AND NOT list_contains(?, period)", [new_months])
-    conn.execute(f"INSERT INTO official_scores {_scores_sql(_AFFECTED_OFFICIALS)} WHERE EXISTS {pair.format(t='p')} "
-                 "AND NOT list_contains(?, p.period)", [new_months])
     if rules_too:
         conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
         conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
@@ -154,7 +163,9 @@ def _scores_sql(pairs: str) -> str:
         LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = p.period"""
 
 
-_AFFECTED_OFFICIALS = "(SELECT DISTINCT official_id, period FROM affected_pairs) p JOIN officials o USING (official_id)"
+# The columns of official_scores that come from official_month.
+_SCORE_SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "on_time_rate", "completion_rate", "task_score",
+               "ratings_count", "satisfaction_rate", "satisfaction_mean")
 
 
 def rebuild_scores(conn, periods: list[str] | None) -> None:
