@@ -72,11 +72,7 @@ def _rebuild_for_officials(conn, rules_too: bool) -> None:
     sums = ", ".join(f"{c} = d.{c}" for c in _SCORE_SUMS)
     conn.execute(f"""
         UPDATE official_scores s SET {sums} FROM (
-            SELECT a.official_id, a.period, coalesce(m.tasks_due, 0) AS tasks_due,
-                   coalesce(m.tasks_done, 0) AS tasks_done, coalesce(m.tasks_on_time, 0) AS tasks_on_time,
-                   {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
-                   coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0) AS ratings_count,
-                   {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}
+            SELECT a.official_id, a.period, {_month_scores_sql()}
             FROM (SELECT DISTINCT official_id, period FROM affected_pairs WHERE NOT list_contains(?, period)) a
             LEFT JOIN official_month m ON m.official_id = a.official_id AND m.period = a.period) d
         WHERE s.official_id = d.official_id AND s.period = d.period""", [new_months])
@@ -149,15 +145,22 @@ WHERE {_RANK.format(r='latest_self_rating')} - {_RANK.format(r='rating')} >= 2
 """
 
 
+def _month_scores_sql() -> str:
+    """official_scores' columns from official_month m (_SCORE_SUMS, in order; zeros and nulls
+    for a month without a row)."""
+    return f"""coalesce(m.tasks_due, 0) AS tasks_due, coalesce(m.tasks_done, 0) AS tasks_done,
+               coalesce(m.tasks_on_time, 0) AS tasks_on_time,
+               {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
+               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0) AS ratings_count,
+               {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}"""
+
+
 def _scores_sql(pairs: str) -> str:
     """One row per official and month of `pairs` (a FROM item giving p.period and o.*),
     with the month's sums and current result."""
     return f"""
         SELECT p.period, o.official_id, o.unit_id, o.full_name, o.position, o.is_head, o.active,
-               coalesce(m.tasks_due, 0), coalesce(m.tasks_done, 0), coalesce(m.tasks_on_time, 0),
-               {rates_sql('m', ('on_time_rate', 'completion_rate', 'task_score'))},
-               coalesce(m.r_l1 + m.r_l2 + m.r_l3 + m.r_l4, 0),
-               {rates_sql('m', ('satisfaction_rate', 'satisfaction_mean'))}, e.score, e.rating
+               {_month_scores_sql()}, e.score, e.rating
         FROM {pairs}
         LEFT JOIN official_month m ON m.official_id = o.official_id AND m.period = p.period
         LEFT JOIN eval_current e ON e.official_id = o.official_id AND e.period = p.period"""
