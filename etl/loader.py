@@ -318,14 +318,11 @@ def _write(conn, kind: Kind, batch_id: int) -> dict:
                  f"FROM keyed WHERE action = 'apply'")
     conn.execute("CREATE TEMP TABLE changed_old AS SELECT * EXCLUDE (_rid) FROM stored "
                  "WHERE _rid IN (SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
-    if conn.execute("SELECT count(*) FROM changed_old").fetchall()[0][0]:
+    if conn.execute("SELECT count(*) FROM changed_old").fetchone()[0]:
         conn.execute(f"DELETE FROM {kind.table} WHERE rowid IN "
                      f"(SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
-    if kind.hashed_key:
-        conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id, key_hash) "
-                     f"SELECT *, {kind.key_hash_sql()} FROM changed_new")
-    else:
-        conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id) SELECT * FROM changed_new")
+    hashed = (", key_hash", f", {kind.key_hash_sql()}") if kind.hashed_key else ("", "")
+    conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id{hashed[0]}) SELECT *{hashed[1]} FROM changed_new")
     rollups.apply_changes(conn, kind.name)
     loaded, duplicates = conn.execute(
         "SELECT count(*) FILTER (WHERE action IN ('apply', 'superseded')), "

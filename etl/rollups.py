@@ -73,11 +73,12 @@ def _rebuild_for_officials(conn, rules_too: bool) -> None:
     conn.execute(f"""
         UPDATE official_scores s SET {sums} FROM (
             SELECT a.official_id, a.period, {_month_scores_sql()}
-            FROM (SELECT DISTINCT official_id, period FROM affected_pairs WHERE NOT list_contains(?, period)) a
+            FROM affected_pairs a
             LEFT JOIN official_month m ON m.official_id = a.official_id AND m.period = a.period) d
-        WHERE s.official_id = d.official_id AND s.period = d.period""", [new_months])
-    pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
+        WHERE s.official_id = d.official_id AND s.period = d.period AND NOT list_contains(?, d.period)""",
+        [new_months])
     if rules_too:
+        pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
         conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
         conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
             where=f"EXISTS {pair.format(t='e')}", rules="rule = 'rating_not_supported'"))
