@@ -64,15 +64,16 @@ class SubtreeRollups:
         """{official_id: full_name} for the ids; read_names(missing ids) reads the ones not
         held yet, as (official_id, full_name) pairs."""
         with self._rows_lock:
-            missing = sorted({i for i in official_ids if i not in self._names})
+            held = {i: self._names[i] for i in official_ids if i in self._names}
+        missing = sorted(set(official_ids) - held.keys())
         if missing:
             found = dict(read_names(missing))
+            held.update({i: found.get(i) for i in missing})
             with self._rows_lock:
-                if len(self._names) > 10 * OFFICIALS_KEPT:
+                if len(self._names) > 10 * OFFICIALS_KEPT:  # a bound, not an LRU: names are cheap to read again
                     self._names.clear()
-                self._names.update({i: found.get(i) for i in missing})
-        with self._rows_lock:
-            return {i: self._names.get(i) for i in official_ids}
+                self._names.update({i: held[i] for i in missing})
+        return held
 
     def rule_hits(self, unit_id: str, period: str, ordered: bool = True) -> list[tuple]:
         """The period's hits in the subtree, in rule, unit_id, official_id (NULLS FIRST) order
