@@ -4,7 +4,7 @@ facts (the baseline), measured in the same run on the same database.
 One unit-page refresh = tiles with previous-month deltas (every KPI and rule), the 13-month
 trend, the children side by side, the officials ranked. One official-page refresh = the
 official's tiles and deltas, 13-month trend, tasks due this month (late first), latest
-ratings and evaluation history. Also: one city day of new data (task updates and ratings)
+ratings and evaluation history. Also: two city days of new data (task updates and ratings)
 applied through the loader, rollups included; and the refresh time on the demo database,
 to show how it grows with the data.
 
@@ -198,20 +198,40 @@ def size_of(cur):
     return ", ".join(f"{v:,} {k}" for k, v in counts.items())
 
 
-def day_of_data(db: Path, work: Path) -> None:
-    """One city day: ~80,000 task updates (completions of open tasks and new tasks) and
-    ~30,000 ratings, each file loaded through the loader with its rollup update."""
-    copy = work / "day.duckdb"
-    shutil.copy(db, copy)
-    conn = connect(copy)
+class StatementTimer:
+    """A connection that times every statement the loader sends (`--statements`)."""
+
+    def __init__(self, conn):
+        self._conn, self.times = conn, []
+
+    def execute(self, sql, params=None):
+        start = time.perf_counter()
+        result = self._conn.execute(sql) if params is None else self._conn.execute(sql, params)
+        self.times.append((time.perf_counter() - start, " ".join(sql.split())))
+        return result
+
+    def __getattr__(self, name):
+        return getattr(self._conn, name)
+
+    def report(self, top: int) -> None:
+        total = sum(t for t, _ in self.times)
+        print(f"    {len(self.times)} statements, {total:.2f} s; the slowest:")
+        for seconds, sql in sorted(self.times, reverse=True)[:top]:
+            print(f"    {seconds * 1000:8.1f} ms  {sql[:110]}")
+        self.times.clear()
+
+
+def write_day(conn, work: Path, n: int) -> list[Path]:
+    """Day n of new city data after what `conn` holds: 50,000 open tasks completed, 30,000
+    new tasks (80,000 task rows) and 30,000 ratings, as the Parquet files a unit would send."""
     last = conn.execute("SELECT max(updated_at) FROM tasks").fetchone()[0]
-    open_tasks = conn.execute("SELECT * FROM (SELECT * EXCLUDE (batch_id) FROM tasks WHERE status = 'open') "
-                              "USING SAMPLE 50000 ROWS (reservoir, 7)").df()
+    open_tasks = conn.execute("SELECT * FROM (SELECT * EXCLUDE (batch_id, key_hash) FROM tasks WHERE status = 'open') "
+                              f"USING SAMPLE 50000 ROWS (reservoir, {7 + n})").df()
     day = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
     done = open_tasks.assign(status="done", completed_at=day.date(), updated_at=day + pd.Timedelta(hours=10))
-    officials = conn.execute("SELECT official_id FROM officials USING SAMPLE 30000 ROWS").fetchall()
+    officials = conn.execute(f"SELECT official_id FROM officials USING SAMPLE 30000 ROWS (reservoir, {n})").fetchall()
     new = pd.DataFrame({
-        "task_id": [f"DAY{i:06d}" for i in range(30_000)],  # with the 50,000 completions: 80,000 rows
+        "task_id": [f"DAY{n}-{i:06d}" for i in range(30_000)],
         "official_id": [officials[i % len(officials)][0] for i in range(30_000)],
         "title": "Nhiệm vụ mới", "origin": "assigned", "assigned_at": day.date(),
         "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",
@@ -220,22 +240,38 @@ def day_of_data(db: Path, work: Path) -> None:
     for col in ("assigned_at", "due_at", "completed_at", "updated_at"):
         tasks[col] = pd.to_datetime(tasks[col])
     ratings = pd.DataFrame({
-        "rating_id": [f"DAYR{i:06d}" for i in range(30_000)],
+        "rating_id": [f"DAY{n}R{i:06d}" for i in range(30_000)],
         "official_id": [officials[(i * 7) % len(officials)][0] for i in range(30_000)],
         "counter_id": "Q01", "procedure_code": "TTHC-1.001",
         "rated_at": [day + pd.Timedelta(minutes=8 * 60 + i % 540) for i in range(30_000)],
         "level": [(i % 4) + 1 for i in range(30_000)]})
-    pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), work / "tasks_day.parquet")
-    pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), work / "ratings_day.parquet")
-    total = 0.0
-    for name in ("tasks_day.parquet", "ratings_day.parquet"):
-        start = time.perf_counter()
-        entry = load_file(conn, work / name)
-        seconds = time.perf_counter() - start
-        total += seconds
-        print(f"one day: {name:<20} {entry['rows_read']:>7,} rows  loaded {entry['loaded']:>7,}  "
-              f"{seconds:6.2f} s including the rollup update")
-    print(f"one day: {total:.2f} s in all")
+    paths = [work / f"tasks_day{n}.parquet", work / f"ratings_day{n}.parquet"]
+    pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), paths[0])
+    pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), paths[1])
+    return paths
+
+
+def day_of_data(db: Path, work: Path, statements: int = 0) -> None:
+    """Two city days, each file loaded through the loader with its rollup update, on a copy
+    of the database. Day 1 is the first load of a freshly opened file (its blocks are read
+    from disk); day 2 is what a running server, which already ingests, pays every day."""
+    copy = work / "day.duckdb"
+    shutil.copy(db, copy)
+    conn = connect(copy)
+    loader_conn = StatementTimer(conn) if statements else conn
+    for n, label in ((1, "freshly opened file"), (2, "running server")):
+        total = 0.0
+        for path in write_day(conn, work, n):
+            start = time.perf_counter()
+            entry = load_file(loader_conn, path)
+            seconds = time.perf_counter() - start
+            total += seconds
+            print(f"day {n}: {path.name:<21} {entry['rows_read']:>7,} rows  loaded {entry['loaded']:>7,}  "
+                  f"{seconds:6.2f} s including the rollup update")
+            if statements:
+                loader_conn.report(statements)
+            path.unlink()
+        print(f"day {n} ({label}): {total:.2f} s in all")
     start = time.perf_counter()
     done = compact(conn)  # what `etl load` does after its files
     print(f"then compaction (etl load does it after its files): {time.perf_counter() - start:.2f} s "
@@ -251,11 +287,14 @@ def main():
     ap.add_argument("--refreshes", type=int, default=200)
     ap.add_argument("--baseline-refreshes", type=int, default=10, help="pandas is slow: fewer refreshes")
     ap.add_argument("--work", type=Path, default=REPO / "data" / "bench")
+    ap.add_argument("--day-only", action="store_true", help="only the days of new data")
+    ap.add_argument("--statements", type=int, default=0, metavar="N",
+                    help="after each day's file, the N slowest statements the loader sent")
     args = ap.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
 
     results = {}
-    for label, db in (("small", args.small_db), ("city", args.db)):
+    for label, db in () if args.day_only else (("small", args.small_db), ("city", args.db)):
         if not db.exists():
             print(f"skip {label}: no database at {db} (see the module docstring)")
             continue
@@ -294,7 +333,7 @@ def main():
     if "small" in results and "city" in results:
         print(f"\ngrowth from small to city: unit page p50 x{statistics.median(results['city']) / statistics.median(results['small']):.1f}")
     if args.db.exists():
-        day_of_data(args.db, args.work)
+        day_of_data(args.db, args.work, args.statements)
 
 
 if __name__ == "__main__":
