@@ -31,7 +31,7 @@ def apply_changes(conn, kind: str) -> None:
         # Task and rating sums move official by official: the months' scores and the one
         # rule that reads tasks (rating_not_supported) are redone for those officials only.
         (_tasks_delta if kind == "tasks" else _ratings_delta)(conn)
-        _rebuild_for_officials(conn, rules_too=kind == "tasks")
+        _rebuild_for_officials(conn, kind)
     elif kind == "evaluations":
         _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
                                 "SELECT DISTINCT official_id, period FROM changed_new")
@@ -56,28 +56,30 @@ def apply_changes(conn, kind: str) -> None:
         _rebuild_evaluation_scopes(conn, periods)
         _rebuild_rules(conn, periods)
         rebuild_scores(conn, periods)
-    conn.execute("DROP TABLE IF EXISTS affected_units")
-    conn.execute("DROP TABLE IF EXISTS affected_pairs")
+    for table in ("affected_units", "affected_pairs", "official_month_new"):
+        conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
-def _rebuild_for_officials(conn, rules_too: bool) -> None:
-    """official_scores (and rating_not_supported) for the (official, period) pairs in
-    affected_pairs; a month new to official_scores gets every official, as a rebuild would."""
+def _rebuild_for_officials(conn, kind: str) -> None:
+    """official_scores (and, for tasks, rating_not_supported) for the (official, period)
+    pairs in affected_pairs; a month new to official_scores gets every official, as a
+    rebuild would."""
     new_months = _periods(conn, "SELECT DISTINCT period FROM affected_pairs "
                                 "WHERE period NOT IN (SELECT DISTINCT period FROM official_scores)")
     if new_months:
         rebuild_scores(conn, new_months)
-    # Only the month sums moved: their columns are updated in place. Deleting and inserting
-    # whole rows (names and all) cost twice as long, and as much again at commit.
-    sums = ", ".join(f"{c} = d.{c}" for c in _SCORE_SUMS)
+    # Only the month sums moved, and only the columns of this kind: they are updated in place
+    # (every column set is logged at commit). Deleting and inserting whole rows, names and
+    # all, cost twice as long, and as much again at commit.
+    sums = ", ".join(f"{c} = d.{c}" for c in _SCORE_SUMS if (c in _RATING_SCORES) == (kind == "ratings"))
+    # official_month_new holds those pairs' new sums (all zeros where the row went away), so
+    # the 2M-row official_month is not read again.
     conn.execute(f"""
         UPDATE official_scores s SET {sums} FROM (
-            SELECT a.official_id, a.period, {_month_scores_sql()}
-            FROM affected_pairs a
-            LEFT JOIN official_month m ON m.official_id = a.official_id AND m.period = a.period) d
+            SELECT m.official_id, m.period, {_month_scores_sql()} FROM official_month_new m) d
         WHERE s.official_id = d.official_id AND s.period = d.period AND NOT list_contains(?, d.period)""",
         [new_months])
-    if rules_too:
+    if kind == "tasks":
         pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
         conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
         conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
@@ -170,6 +172,7 @@ def _scores_sql(pairs: str) -> str:
 # The columns of official_scores that come from official_month.
 _SCORE_SUMS = ("tasks_due", "tasks_done", "tasks_on_time", "on_time_rate", "completion_rate", "task_score",
                "ratings_count", "satisfaction_rate", "satisfaction_mean")
+_RATING_SCORES = ("ratings_count", "satisfaction_rate", "satisfaction_mean")  # the ones ratings move
 
 
 def rebuild_scores(conn, periods: list[str] | None) -> None:
@@ -191,16 +194,17 @@ def _rebuild_rules(conn, periods: list[str] | None) -> None:
 
 
 def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], delta: str) -> None:
-    """table[keys] += delta[keys] for the keys in `delta`; rows that reach all zeros go away."""
+    """table[keys] += delta[keys] for the keys in `delta`; rows that reach all zeros go away.
+    The new rows of those keys, zeros included, stay in the temp table `{table}_new`."""
     on = " AND ".join(f"t.{k} = d.{k}" for k in keys)
     key_list = ", ".join(keys)
     summed = ", ".join(f"coalesce(t.{c}, 0) + d.{c} AS {c}" for c in cols)
     nonzero = " OR ".join(f"{c} <> 0" for c in cols)
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE merged AS SELECT {', '.join('d.' + k for k in keys)}, {summed} "
+    merged = f"{table}_new"
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {merged} AS SELECT {', '.join('d.' + k for k in keys)}, {summed} "
                  f"FROM {delta} d LEFT JOIN {table} t ON {on}")
     conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {delta} d WHERE {on})")
-    conn.execute(f"INSERT INTO {table} ({key_list}, {', '.join(cols)}) SELECT * FROM merged WHERE {nonzero}")
-    conn.execute("DROP TABLE merged")
+    conn.execute(f"INSERT INTO {table} ({key_list}, {', '.join(cols)}) SELECT * FROM {merged} WHERE {nonzero}")
 
 
 def _tasks_delta(conn) -> None:
@@ -248,7 +252,10 @@ def _propagate(conn, delta: str, grain: str, cols: tuple[str, ...], official: st
     conn.execute(f"CREATE OR REPLACE TEMP TABLE scope_delta AS SELECT c.ancestor AS unit_id, d.{grain}, {sums} "
                  f"FROM unit_delta d JOIN unit_closure c ON c.descendant = d.unit_id GROUP BY ALL")
     _add_delta(conn, scope, ("unit_id", grain), cols, "scope_delta")
-    conn.execute(f"DROP TABLE {delta}; DROP TABLE unit_delta; DROP TABLE scope_delta")
+    done = [delta, "unit_delta", "scope_delta", f"{unit}_new", f"{scope}_new"]
+    if official != "official_month":  # official_month_new is read by the official_scores update
+        done.append(f"{official}_new")
+    conn.execute("; ".join(f"DROP TABLE {table}" for table in done))
 
 
 def _recompute_units(conn) -> None:
