@@ -201,10 +201,12 @@ def _add_delta(conn, table: str, keys: tuple[str, ...], cols: tuple[str, ...], d
     summed = ", ".join(f"coalesce(t.{c}, 0) + d.{c} AS {c}" for c in cols)
     nonzero = " OR ".join(f"{c} <> 0" for c in cols)
     merged = f"{table}_new"
-    conn.execute(f"CREATE OR REPLACE TEMP TABLE {merged} AS SELECT {', '.join('d.' + k for k in keys)}, {summed} "
-                 f"FROM {delta} d LEFT JOIN {table} t ON {on}")
-    conn.execute(f"DELETE FROM {table} t WHERE EXISTS (SELECT 1 FROM {delta} d WHERE {on})")
-    conn.execute(f"INSERT INTO {table} ({key_list}, {', '.join(cols)}) SELECT * FROM {merged} WHERE {nonzero}")
+    # The old rows' row ids come with the join, so the delete needs no second join on the keys.
+    conn.execute(f"CREATE OR REPLACE TEMP TABLE {merged} AS SELECT {', '.join('d.' + k for k in keys)}, {summed}, "
+                 f"t.rowid AS _rid FROM {delta} d LEFT JOIN {table} t ON {on}")
+    conn.execute(f"DELETE FROM {table} WHERE rowid IN (SELECT _rid FROM {merged})")
+    conn.execute(f"INSERT INTO {table} ({key_list}, {', '.join(cols)}) SELECT * EXCLUDE (_rid) FROM {merged} "
+                 f"WHERE {nonzero}")
 
 
 def _tasks_delta(conn) -> None:
