@@ -56,7 +56,7 @@ def apply_changes(conn, kind: str) -> None:
         _rebuild_evaluation_scopes(conn, periods)
         _rebuild_rules(conn, periods)
         rebuild_scores(conn, periods)
-    for table in ("affected_units", "affected_pairs", "official_month_new"):
+    for table in ("affected_units", "affected_pairs", "official_month_new", "official_open_due_new"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -254,10 +254,9 @@ def _propagate(conn, delta: str, grain: str, cols: tuple[str, ...], official: st
     conn.execute(f"CREATE OR REPLACE TEMP TABLE scope_delta AS SELECT c.ancestor AS unit_id, d.{grain}, {sums} "
                  f"FROM unit_delta d JOIN unit_closure c ON c.descendant = d.unit_id GROUP BY ALL")
     _add_delta(conn, scope, ("unit_id", grain), cols, "scope_delta")
-    done = [delta, "unit_delta", "scope_delta", f"{unit}_new", f"{scope}_new"]
-    if official != "official_month":  # official_month_new is read by the official_scores update
-        done.append(f"{official}_new")
-    conn.execute("; ".join(f"DROP TABLE {table}" for table in done))
+    # {official}_new stays for the caller (the official_scores update reads official_month_new).
+    conn.execute("; ".join(f"DROP TABLE {table}" for table in
+                           (delta, "unit_delta", "scope_delta", f"{unit}_new", f"{scope}_new")))
 
 
 def _recompute_units(conn) -> None:
