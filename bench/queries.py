@@ -221,47 +221,57 @@ class StatementTimer:
         self.times.clear()
 
 
-def write_day(conn, work: Path, n: int) -> list[Path]:
-    """Day n of new city data after what `conn` holds: 50,000 open tasks completed, 30,000
+def write_days(db: Path, work: Path, days: int = 2) -> list[list[Path]]:
+    """`days` days of new city data, read from `db` before the benchmark opens its copy (so
+    that sampling does not warm the copy): each day completes 50,000 open tasks, adds 30,000
     new tasks (80,000 task rows) and 30,000 ratings, as the Parquet files a unit would send."""
-    last = conn.execute("SELECT max(updated_at) FROM tasks").fetchone()[0]
-    open_tasks = conn.execute("SELECT * FROM (SELECT * EXCLUDE (batch_id, key_hash) FROM tasks WHERE status = 'open') "
-                              f"USING SAMPLE 50000 ROWS (reservoir, {7 + n})").df()
-    day = pd.Timestamp(last).normalize() + pd.Timedelta(days=1)
-    done = open_tasks.assign(status="done", completed_at=day.date(), updated_at=day + pd.Timedelta(hours=10))
-    officials = conn.execute(f"SELECT official_id FROM officials USING SAMPLE 30000 ROWS (reservoir, {n})").fetchall()
-    new = pd.DataFrame({
-        "task_id": [f"DAY{n}-{i:06d}" for i in range(30_000)],
-        "official_id": [officials[i % len(officials)][0] for i in range(30_000)],
-        "title": "Nhiệm vụ mới", "origin": "assigned", "assigned_at": day.date(),
-        "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",
-        "quality_failures": 0, "updated_at": day + pd.Timedelta(hours=9)})
-    tasks = pd.concat([done, new], ignore_index=True)
-    for col in ("assigned_at", "due_at", "completed_at", "updated_at"):
-        tasks[col] = pd.to_datetime(tasks[col])
-    ratings = pd.DataFrame({
-        "rating_id": [f"DAY{n}R{i:06d}" for i in range(30_000)],
-        "official_id": [officials[(i * 7) % len(officials)][0] for i in range(30_000)],
-        "counter_id": "Q01", "procedure_code": "TTHC-1.001",
-        "rated_at": [day + pd.Timedelta(minutes=8 * 60 + i % 540) for i in range(30_000)],
-        "level": [(i % 4) + 1 for i in range(30_000)]})
-    paths = [work / f"tasks_day{n}.parquet", work / f"ratings_day{n}.parquet"]
-    pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), paths[0])
-    pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), paths[1])
-    return paths
+    conn = connect(db, read_only=True)
+    last = pd.Timestamp(conn.execute("SELECT max(updated_at) FROM tasks").fetchone()[0]).normalize()
+    open_tasks = conn.execute(
+        "SELECT * FROM (SELECT * EXCLUDE (batch_id, key_hash) FROM tasks WHERE status = 'open') "
+        f"USING SAMPLE {50_000 * days} ROWS (reservoir, 7)").df()
+    out = []
+    for n in range(1, days + 1):
+        day = last + pd.Timedelta(days=n)
+        done = open_tasks.iloc[(n - 1) * 50_000:n * 50_000].assign(
+            status="done", completed_at=day.date(), updated_at=day + pd.Timedelta(hours=10))
+        officials = conn.execute(f"SELECT official_id FROM officials USING SAMPLE 30000 ROWS (reservoir, {n})"
+                                 ).fetchall()
+        new = pd.DataFrame({
+            "task_id": [f"DAY{n}-{i:06d}" for i in range(30_000)],
+            "official_id": [officials[i % len(officials)][0] for i in range(30_000)],
+            "title": "Nhiệm vụ mới", "origin": "assigned", "assigned_at": day.date(),
+            "due_at": (day + pd.Timedelta(days=7)).date(), "completed_at": None, "status": "open",
+            "quality_failures": 0, "updated_at": day + pd.Timedelta(hours=9)})
+        tasks = pd.concat([done, new], ignore_index=True)
+        for col in ("assigned_at", "due_at", "completed_at", "updated_at"):
+            tasks[col] = pd.to_datetime(tasks[col])
+        ratings = pd.DataFrame({
+            "rating_id": [f"DAY{n}R{i:06d}" for i in range(30_000)],
+            "official_id": [officials[(i * 7) % len(officials)][0] for i in range(30_000)],
+            "counter_id": "Q01", "procedure_code": "TTHC-1.001",
+            "rated_at": [day + pd.Timedelta(minutes=8 * 60 + i % 540) for i in range(30_000)],
+            "level": [(i % 4) + 1 for i in range(30_000)]})
+        paths = [work / f"tasks_day{n}.parquet", work / f"ratings_day{n}.parquet"]
+        pq.write_table(pa.Table.from_pandas(tasks, preserve_index=False), paths[0])
+        pq.write_table(pa.Table.from_pandas(ratings, preserve_index=False), paths[1])
+        out.append(paths)
+    conn.close()
+    return out
 
 
 def day_of_data(db: Path, work: Path, statements: int = 0) -> None:
     """Two city days, each file loaded through the loader with its rollup update, on a copy
-    of the database. Day 1 is the first load of a freshly opened file (its blocks are read
-    from disk); day 2 is what a running server, which already ingests, pays every day."""
+    of the database. Day 1 is the first load of a freshly opened file (nothing of it in
+    DuckDB's memory yet); day 2 is what a running server, which already ingests, pays every day."""
+    days = write_days(db, work)
     copy = work / "day.duckdb"
     shutil.copy(db, copy)
     conn = connect(copy)
     loader_conn = StatementTimer(conn) if statements else conn
-    for n, label in ((1, "freshly opened file"), (2, "running server")):
+    for n, (label, paths) in enumerate(zip(("freshly opened file", "running server"), days), start=1):
         total = 0.0
-        for path in write_day(conn, work, n):
+        for path in paths:
             start = time.perf_counter()
             entry = load_file(loader_conn, path)
             seconds = time.perf_counter() - start
