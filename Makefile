@@ -47,6 +47,7 @@ demo: install
 bench: install
 	$(BIN)/python bench/ingest.py
 	$(BIN)/python bench/queries.py
+	$(BIN)/python bench/day_floor.py
 
 clean:
 	rm -rf $(VENV) data/*.duckdb data/*.duckdb.wal data/demo data/city test-artifacts
