@@ -8,10 +8,12 @@ import json
 
 import duckdb
 import openpyxl
+import pandas as pd
 import pytest
 
 from conftest import callback_payload, http_login, kpis_cli, post_callback
 from dashboard import export, formats
+from dashboard.components import charts, palette
 from dashboard.i18n import LANGS, TEXT
 from dashboard.metrics import lookups
 
@@ -158,6 +160,14 @@ def test_export_neutralises_formulas(cell, written):
     ws = openpyxl.load_workbook(io.BytesIO(export.to_xlsx(rows, columns))).active
     assert ws.cell(2, 1).value == written
     assert ws.cell(2, 2).value == 0.5 and ws.cell(2, 2).number_format == "0.0%"
+
+
+def test_treemap_hatches_only_the_boxes_without_data():
+    sub = pd.DataFrame({"unit_id": ["R", "A", "B"], "parent_id": [None, "R", "R"], "name": ["Gốc", "A", "B"],
+                        "officials_total": [5, 2, 3], "on_time_rate": [0.75, None, 0.75]})
+    marker = charts.treemap(sub, "vi").data[0].marker
+    assert list(marker.pattern.shape) == ["", palette.MISSING_HATCH, ""]
+    assert marker.colors[1] == palette.MISSING and marker.colors[0] == marker.colors[2] != palette.MISSING
 
 
 def test_okr_progress_runs_either_way():

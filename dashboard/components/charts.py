@@ -104,7 +104,7 @@ def scale_legend(lang: str):
         html.Span(f"≤ {low}", className="me-1"),
         html.Span(className="scale-bar", style={"background": f"linear-gradient(to right, {stops})"}),
         html.Span(high, className="ms-1 me-3"),
-        html.Span(className="scale-missing", style={"background": palette.MISSING}),
+        html.Span(className="scale-missing", style={"backgroundColor": palette.MISSING}),
         html.Span(t("no_data", lang), className="ms-1"),
     ], className="scale-legend small text-muted d-flex align-items-center mt-1")
 
@@ -126,10 +126,14 @@ def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
     rates = _none(sub["on_time_rate"])
     colours = [palette.MISSING if r is None else sample_colorscale(palette.SEQUENTIAL, [scale_position(r)])[0]
                for r in rates]
+    # No data is hatched as well as grey: the scale's middle (about 75 %) is a grey-brown
+    # that the plain grey could be taken for.
+    hatch = [palette.MISSING_HATCH if r is None else "" for r in rates]
     text = [formats.rate(r, lang) for r in rates]
     fig = go.Figure(go.Treemap(
         ids=ids, parents=parents, labels=sub["name"].tolist(), values=own, branchvalues="remainder",
-        marker=dict(colors=colours, line=dict(color="#ffffff", width=1)),
+        marker=dict(colors=colours, line=dict(color="#ffffff", width=1),
+                    pattern=dict(shape=hatch, fgcolor="#8c8c8c", size=6, solidity=0.25)),
         text=text, customdata=[[totals[u]] for u in ids],
         texttemplate="<b>%{label}</b><br>%{text}",
         hovertemplate="<b>%{label}</b><br>" + t("on_time_rate", lang) + ": %{text}<br>"

@@ -12,6 +12,7 @@ LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
 SEQUENTIAL = "Cividis"  # dark blue (low) to yellow (high); readable without colour vision
 MISSING = "#d9d9d9"
+MISSING_HATCH = "/"  # no data is hatched too, not told by its grey alone
 
 # Quick read of an on-time rate in tables: symbol + tint (the symbol carries the meaning).
 BANDS = ((0.9, "▲", "good"), (0.7, "■", "fair"), (0.0, "▼", "poor"))
