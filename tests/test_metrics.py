@@ -9,6 +9,7 @@ import json
 import pandas as pd
 import pytest
 
+from dashboard.metrics import lookups
 from dashboard.metrics.compare import children, officials_ranking, ranking_size
 from dashboard.metrics.kpis import (NotFound, official_kpis, official_kpis_with_previous, unit_kpis,
                                     unit_kpis_with_previous)
@@ -224,3 +225,25 @@ def test_a_page_read_of_two_months_gives_the_same_objects(cur):
     for official in ("A", "B", "H1", "X"):
         assert official_kpis_with_previous(cur, official, "2026-10", AS_OF) == (
             official_kpis(cur, official, "2026-10", AS_OF), official_kpis(cur, official, "2026-09", AS_OF))
+
+
+def test_latest_ratings_newest_first_with_ties_at_the_cut(tmp_path):
+    conn = connect(tmp_path / "r.duckdb")
+    ratings = [{"rating_id": f"R{i:02d}", "official_id": "Q", "rated_at": f"2026-10-{i + 1:02d}T09:00:00",
+                "level": 4} for i in range(12)]
+    # Three ratings in the same second as the 10th newest: the rating_id decides among them.
+    ratings += [{"rating_id": f"S{i}", "official_id": "Q", "rated_at": "2026-10-03T09:00:00", "level": 1,
+                 "comment": "chờ lâu"} for i in range(3)]
+    for path in (_jsonl(tmp_path / "units.jsonl", [{"unit_id": "C", "parent_id": None, "name": "Thành phố"}]),
+                 _jsonl(tmp_path / "officials.jsonl", [
+                     {"official_id": "Q", "unit_id": "C", "full_name": "Quầy một cửa"},
+                     {"official_id": "N", "unit_id": "C", "full_name": "Chưa được đánh giá"}]),
+                 _jsonl(tmp_path / "ratings.jsonl", ratings)):
+        assert load_file(conn, path)["status"] == "loaded"
+    cur = conn.cursor()
+    newest = lookups.latest_ratings(cur, "Q")
+    assert [r["rating_id"] for r in newest] == [f"R{i:02d}" for i in range(11, 2, -1)] + ["S2"]
+    assert newest[-1]["comment"] == "chờ lâu" and newest[0]["level"] == 4
+    assert [r["rating_id"] for r in lookups.latest_ratings(cur, "Q", limit=2)] == ["R11", "R10"]
+    assert lookups.latest_ratings(cur, "N") == []
+    conn.close()

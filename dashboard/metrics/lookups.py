@@ -150,10 +150,19 @@ def official_tasks(cur, official_id: str, period: str, as_of: date | None = None
 
 def latest_ratings(cur, official_id: str, limit: int = 10) -> list[dict]:
     """The official's most recent citizen ratings, newest first."""
+    # A counter's official has thousands of ratings (up to 9,000 a year at city scale). The
+    # index fetches rows one at a time, and fetching every column of all of them took
+    # 50-80 ms; the newest few row ids (ties at the cut included) come from rated_at alone,
+    # then only those rows are read whole. Most officials have none: one statement.
+    newest = [r[0] for r in cur.execute(
+        "SELECT rowid FROM ratings WHERE official_id = ? QUALIFY rank() OVER (ORDER BY rated_at DESC) <= ?",
+        [official_id, limit]).fetchall()]
+    if not newest:
+        return []
     return _records(cur, """
-        WITH mine AS MATERIALIZED (SELECT * FROM ratings WHERE official_id = ?)
-        SELECT rating_id, rated_at, level, reason, comment, counter_id, procedure_code
-        FROM mine ORDER BY rated_at DESC, rating_id DESC LIMIT ?""", [official_id, limit])
+        SELECT rating_id, rated_at, level, reason, comment, counter_id, procedure_code FROM ratings
+        WHERE rowid IN (SELECT unnest(?::BIGINT[])) ORDER BY rated_at DESC, rating_id DESC LIMIT ?""",
+        [newest, limit])
 
 
 def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
