@@ -183,8 +183,11 @@ def workload(cur, refreshes, seed=1):
     units = [r[0] for r in cur.execute("SELECT unit_id FROM units ORDER BY unit_id").fetchall()]
     # leaders look mostly at the top of the tree: weight the root and departments up
     top = [r[0] for r in cur.execute("SELECT descendant FROM unit_closure c JOIN units u ON u.unit_id = c.ancestor "
-                                     "WHERE u.parent_id IS NULL AND c.depth <= 1").fetchall()]
-    officials = [r[0] for r in cur.execute("SELECT official_id FROM officials USING SAMPLE 2000 ROWS").fetchall()]
+                                     "WHERE u.parent_id IS NULL AND c.depth <= 1 ORDER BY descendant").fetchall()]
+    # The same units and officials in every run: an unseeded sample drew different officials,
+    # and a counter's official (thousands of ratings) costs more than most.
+    officials = rng.sample([r[0] for r in cur.execute("SELECT official_id FROM officials ORDER BY official_id")
+                            .fetchall()], 2000)
     as_of = lookups.period_bounds(periods[-1])[1]
     unit_args = [(rng.choice(top if rng.random() < 0.5 else units), rng.choice(periods), as_of)
                  for _ in range(refreshes)]
