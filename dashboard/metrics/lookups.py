@@ -12,7 +12,7 @@ import pandas as pd
 
 from dashboard.metrics.definitions import RATE_SQL, today_local
 from dashboard.metrics.snapshot import official_rows
-from dashboard.metrics.sql import frame
+from dashboard.metrics.sql import frame, one_snapshot
 from dashboard.metrics.subtrees import subtree_rollups
 from etl.formulas import SUMS
 
@@ -153,16 +153,17 @@ def latest_ratings(cur, official_id: str, limit: int = 10) -> list[dict]:
     # A counter's official has thousands of ratings (up to 9,000 a year at city scale). The
     # index fetches rows one at a time, and fetching every column of all of them took
     # 50-80 ms; the newest few row ids (ties at the cut included) come from rated_at alone,
-    # then only those rows are read whole. Most officials have none: one statement.
-    newest = [r[0] for r in cur.execute(
-        "SELECT rowid FROM ratings WHERE official_id = ? QUALIFY rank() OVER (ORDER BY rated_at DESC) <= ?",
-        [official_id, limit]).fetchall()]
-    if not newest:
-        return []
-    return _records(cur, """
-        SELECT rating_id, rated_at, level, reason, comment, counter_id, procedure_code FROM ratings
-        WHERE rowid IN (SELECT unnest(?::BIGINT[])) ORDER BY rated_at DESC, rating_id DESC LIMIT ?""",
-        [newest, limit])
+    # then only those rows are read whole, on one snapshot so that the row ids stay valid.
+    with one_snapshot(cur) as snap:
+        newest = [r[0] for r in snap.execute(
+            "SELECT rowid FROM ratings WHERE official_id = ? QUALIFY rank() OVER (ORDER BY rated_at DESC) <= ?",
+            [official_id, limit]).fetchall()]
+        if not newest:  # most officials: one statement
+            return []
+        return _records(snap, """
+            SELECT rating_id, rated_at, level, reason, comment, counter_id, procedure_code FROM ratings
+            WHERE rowid IN (SELECT unnest(?::BIGINT[])) ORDER BY rated_at DESC, rating_id DESC LIMIT ?""",
+            [newest, limit])
 
 
 def evaluation_history(cur, official_id: str, limit: int = 60) -> list[dict]:
