@@ -56,15 +56,15 @@ def apply_changes(conn, kind: str) -> None:
         _rebuild_evaluation_scopes(conn, periods)
         _rebuild_rules(conn, periods)
         rebuild_scores(conn, periods)
-    for table in ("affected_units", "affected_pairs", "official_month_new", "official_open_due_new"):
+    for table in ("affected_units", "official_month_new", "official_open_due_new"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _rebuild_for_officials(conn, kind: str) -> None:
     """official_scores (and, for tasks, rating_not_supported) for the (official, period)
-    pairs in affected_pairs; a month new to official_scores gets every official, as a
-    rebuild would."""
-    new_months = _periods(conn, "SELECT DISTINCT period FROM affected_pairs "
+    pairs whose sums moved, which are the rows of official_month_new; a month new to
+    official_scores gets every official, as a rebuild would."""
+    new_months = _periods(conn, "SELECT DISTINCT period FROM official_month_new "
                                 "WHERE period NOT IN (SELECT DISTINCT period FROM official_scores)")
     if new_months:
         rebuild_scores(conn, new_months)
@@ -80,10 +80,10 @@ def _rebuild_for_officials(conn, kind: str) -> None:
         WHERE s.official_id = d.official_id AND s.period = d.period AND NOT list_contains(?, d.period)""",
         [new_months])
     if kind == "tasks":
-        pair = "(SELECT 1 FROM affected_pairs a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
+        pair = "(SELECT 1 FROM official_month_new a WHERE a.official_id = {t}.official_id AND a.period = {t}.period)"
         conn.execute(f"DELETE FROM rule_hits h WHERE rule = 'rating_not_supported' AND EXISTS {pair.format(t='h')}")
-        # The pairs' new task sums are in official_month_new: joining the 2M-row official_month
-        # instead cost a 1,000-row file 60-80 ms.
+        # The pairs' new task sums are there too: joining the 2M-row official_month instead
+        # cost a 1,000-row file 60-80 ms.
         conn.execute("INSERT INTO rule_hits " + RULES_SQL.format(
             where=f"EXISTS {pair.format(t='e')}", rules="rule = 'rating_not_supported'", month="official_month_new"))
 
@@ -233,7 +233,6 @@ def _tasks_delta(conn) -> None:
         GROUP BY ALL HAVING sum(sign) <> 0""")
     conn.execute("DELETE FROM month_delta WHERE tasks_due = 0 AND tasks_done = 0 AND tasks_on_time = 0 "
                  "AND points4 = 0")
-    conn.execute("CREATE OR REPLACE TEMP TABLE affected_pairs AS SELECT DISTINCT official_id, period FROM month_delta")
     _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
     _propagate(conn, "open_delta", "due_at", ("n",), "official_open_due", "unit_open_due", "scope_open_due")
 
@@ -242,7 +241,6 @@ def _ratings_delta(conn) -> None:
     conn.execute(f"CREATE OR REPLACE TEMP TABLE month_delta AS SELECT official_id, strftime(month, '%Y-%m') "
                  f"AS period, * EXCLUDE (official_id, month) FROM (SELECT official_id, "
                  f"date_trunc('month', rated_at) AS month, {_RATING_SUMS} FROM changed_new GROUP BY ALL)")
-    conn.execute("CREATE OR REPLACE TEMP TABLE affected_pairs AS SELECT DISTINCT official_id, period FROM month_delta")
     _propagate(conn, "month_delta", "period", SUMS, "official_month", "unit_month", "scope_month")
 
 
