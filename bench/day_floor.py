@@ -29,7 +29,7 @@ import pyarrow.parquet as pq  # noqa: E402
 from queries import size_of, write_days  # noqa: E402
 
 from etl.db import connect  # noqa: E402
-from etl.kinds import KINDS  # noqa: E402
+from etl.kinds import kind_of_file  # noqa: E402
 from etl.loader import load_file  # noqa: E402
 
 
@@ -70,7 +70,7 @@ def bare_day(conn, paths, delete: bool = True) -> Clock:
     """The storage work of one day's files, each in its own transaction, as the loader does."""
     clock = Clock()
     for path in paths:
-        kind = KINDS["tasks" if path.name.startswith("tasks") else "ratings"]
+        kind = kind_of_file(path.name)
         clock.run(conn, f"{kind.name}: read the file", f"CREATE OR REPLACE TEMP TABLE day AS SELECT *, "
                   f"0::BIGINT AS batch_id, {kind.key_hash_sql()} AS key_hash FROM read_parquet('{path}')")
         clock.run(conn, f"{kind.name}: BEGIN", "BEGIN")
