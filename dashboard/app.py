@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, auth, cache, db, live, scope, settings
+from dashboard import api, auth, cache, db, ingest, live, scope, settings
 from dashboard.components import shell
 
 
@@ -19,6 +19,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     db.init_app(server, db.Database(checked["DB_PATH"], checked["MEMORY_LIMIT"]))
     auth.init_app(server)
     live.init_app(server)  # after auth: its timer goes first, so Server-Timing covers the gate too
+    ingest.init_app(server)  # after live: the writer tells the live hub what each commit moved
     cache.init_app(server, checked["CACHE_ENTRIES"])
     api.init_app(server)
     app = dash.Dash(

@@ -31,6 +31,14 @@ bp = Blueprint("auth", __name__)
 CSRF_COOKIE = "_csrf_token"  # Dash's renderer reads this cookie and echoes it as X-CSRFToken
 CSRF_HEADER = "X-CSRFToken"
 PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language"}
+# Endpoints that check a device or display token themselves (dashboard/tokens.py) instead
+# of a login; each decorates its view with its own check, so nothing passes unchecked.
+TOKEN_ENDPOINTS: set[str] = set()
+
+
+def token_endpoint(blueprint_name: str, view_name: str) -> None:
+    """Declare `blueprint.view` as checking its own token (registered by the view's module)."""
+    TOKEN_ENDPOINTS.add(f"{blueprint_name}.{view_name}")
 
 
 class Throttle:
@@ -187,7 +195,7 @@ def set_language(code: str):
 
 def _gate():
     """Deny by default: only the login page and language switch are open without a session."""
-    if request.endpoint in PUBLIC_ENDPOINTS:
+    if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in TOKEN_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
         if request.method == "GET" and not request.path.startswith(("/_", "/api/")):

@@ -12,10 +12,9 @@ from typing import Any, Callable
 import dash
 from dash import Input, Output
 
-from dashboard import cache, db, scope
+from dashboard import cache, db, live, scope
 from dashboard.components import common
 from dashboard.i18n import current_lang, t
-from dashboard.metrics import lookups
 from dashboard.metrics.definitions import today_local
 
 
@@ -32,20 +31,27 @@ class Ctx:
         who = self.unit["unit_id"] if self.unit else self.official["official_id"]
         return (who, self.period)
 
+    @property
+    def scope_unit(self) -> str:
+        """The unit whose subtree holds this target's data: a commit elsewhere leaves it alone."""
+        return self.unit["unit_id"] if self.unit else self.official["unit_id"]
+
     def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
-        return cached(self.cur, self.lang, name, args, build, json_ready=True)
+        return cached(self.cur, self.lang, name, args, build, json_ready=True, unit_id=self.scope_unit)
 
     def built(self, name: str) -> Any:
-        """The panel if some viewer already built it for this data version, else None."""
-        key = (lookups.data_version(self.cur), name, (*self.key, self.lang, today_local()))
+        """The panel if some viewer already built it for this scope's version, else None."""
+        key = (live.scope_version(self.scope_unit), name, (*self.key, self.lang, today_local()))
         return cache.panel_cache().peek(key)
 
 
-def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any], *, json_ready: bool = False) -> Any:
-    """`build()` once per data version, panel, arguments, language and day (overdue counts move daily).
-    With `json_ready`, components are kept as plain JSON structures (see cache.json_ready)."""
+def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any], *, json_ready: bool = False,
+           unit_id: str | None = None) -> Any:
+    """`build()` once per version of the unit's subtree (default: of all data), panel, arguments,
+    language and day (overdue counts move daily). With `json_ready`, components are kept as
+    plain JSON structures (see cache.json_ready)."""
     make = (lambda: cache.json_ready(build())) if json_ready else build
-    return cache.cached(lookups.data_version(cur), name, (*args, lang, today_local()), make)
+    return cache.cached(live.scope_version(unit_id), name, (*args, lang, today_local()), make)
 
 
 def _ids(outputs) -> tuple[str, ...]:

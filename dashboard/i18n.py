@@ -60,6 +60,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "rating": ("Xếp loại", "Rating"),
     "vs_prev": ("so với tháng trước", "vs previous month"),
     "as_of_today": ("tính đến hôm nay", "as of today"),
+    "updated_at": ("Cập nhật lúc ", "Updated at "),
     "no_prev": ("chưa có tháng trước", "no previous month"),
     # panels
     "children": ("Các đơn vị trực thuộc", "Units below"),

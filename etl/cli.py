@@ -16,7 +16,7 @@ from pathlib import Path
 
 from etl.clustering import compact
 from etl.db import DEFAULT_DB, connect
-from etl.errors import EtlError
+from etl.errors import DatabaseBusy, EtlError
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_USAGE, EXIT_BUSY, EXIT_ERROR = 0, 1, 2, 3, 4
 
@@ -95,7 +95,10 @@ def _load(args) -> int:
     missing = [str(f) for f in args.files if not f.is_file()]
     if missing:
         raise EtlError(f"no such file(s): {', '.join(missing)}", EXIT_ERROR)
-    conn = connect(args.db)
+    try:
+        conn = connect(args.db)
+    except DatabaseBusy:
+        return _load_in_server(args)
     entries = []
     try:
         for f in args.files:
@@ -105,6 +108,24 @@ def _load(args) -> int:
         _report_compaction(compact(conn), to_stderr=args.json)
     finally:
         conn.close()
+    return _exit_for(entries)
+
+
+def _load_in_server(args) -> int:
+    """The server holds the database: hand it the files over its admin socket; its writer loads
+    them (between its other arrivals) and answers with the same ledger entries."""
+    from dashboard.control import send  # the server's admin channel; only needed in this case
+    from dashboard.errors import DashboardError
+
+    try:
+        output, code = send(args.db, {"command": "load", "paths": [str(f.resolve()) for f in args.files]},
+                            timeout=3600)
+    except DashboardError as exc:
+        raise EtlError(str(exc), EXIT_BUSY) from None
+    if code != 0:
+        raise EtlError(output, code)
+    entries = json.loads(output)
+    _print_entries(entries, args.json)
     return _exit_for(entries)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -22,6 +23,26 @@ from etl.validate import s, source_record_sql, staging_sql
 # Load order of kinds, so that references exist before the facts that name them.
 KIND_ORDER = ("units", "officials", "objectives", "key_results", "tasks", "ratings",
               "evaluations", "unit_evaluations", "checkins")
+
+
+@dataclass
+class LoadDetails:
+    """What a caller inside the server wants beyond the ledger entry: each line's result
+    (`loaded`, `duplicate`, `stale` or the quarantine reason) for the API's per-record answers,
+    and the units whose subtree figures moved (None: any may have) for the live pages."""
+    lines: dict[int, tuple[str, str | None]] = field(default_factory=dict)  # line -> (result, detail)
+    touched: set[str] | None = field(default_factory=set)
+    # Ratings written, newest last, for the live feed of wall displays (at most FEED_ROWS).
+    new_ratings: list[tuple] = field(default_factory=list)  # FEED_COLUMNS
+
+
+FEED_ROWS = 200
+# A rating as the live feed shows it: no citizen data, just who, where, when and how.
+FEED_COLUMNS = "r.rating_id, r.official_id, o.unit_id, r.counter_id, r.rated_at, r.level"
+
+
+# A row's action in `keyed` as the API reports it.
+_LINE_RESULT = {"apply": "loaded", "superseded": "loaded", "duplicate": "duplicate", "stale": "stale"}
 
 
 def file_hash(path: Path) -> str:
@@ -77,8 +98,10 @@ def ledger_entry(conn, batch_id: int) -> dict:
     return entry
 
 
-def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
-    """Load one contract file; returns its ledger entry. Never raises for bad input."""
+def load_file(conn: duckdb.DuckDBPyConnection, path: Path, details: LoadDetails | None = None) -> dict:
+    """Load one contract file; returns its ledger entry. Never raises for bad input.
+    `details`, when given, is filled in (see LoadDetails)."""
+    details = details if details is not None else LoadDetails()
     started = _now()
     path = Path(path)
     if not path.is_file():
@@ -108,7 +131,7 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
         raw = read_into_raw(conn, path)
         with _transaction(conn):
             batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
-            counts = _load_rows(conn, kind, raw, batch_id, path)
+            counts = _load_rows(conn, kind, raw, batch_id, path, details)
             status = "partial" if counts["quarantined"] else "loaded"
             message = None
             if counts["rows_read"] == 0:
@@ -125,6 +148,8 @@ def load_file(conn: duckdb.DuckDBPyConnection, path: Path) -> dict:
         _cleanup(conn)
         batch_id = _begin_batch(conn, path.name, str(path), kind.name, fmt, digest)
         _reject(conn, batch_id, path.name, kind.name, rejected.reason, str(rejected), started)
+    details.lines.update((line, (reason, detail)) for line, reason, detail in conn.execute(
+        "SELECT line, reason, detail FROM quarantine WHERE batch_id = ? AND line IS NOT NULL", [batch_id]).fetchall())
     return ledger_entry(conn, batch_id)
 
 
@@ -139,10 +164,10 @@ def _transaction(conn):
         _cleanup(conn)
 
 
-def _load_rows(conn, kind: Kind, raw: RawFile, batch_id: int, path: Path) -> dict:
+def _load_rows(conn, kind: Kind, raw: RawFile, batch_id: int, path: Path, details: LoadDetails) -> dict:
     """_load_raw, with a Parquet file whose pages cannot be read rejected as corrupt_file."""
     try:
-        return _load_raw(conn, kind, raw, batch_id, path.name)
+        return _load_raw(conn, kind, raw, batch_id, path.name, details=details)
     except duckdb.Error:
         if raw.format == "parquet":
             check_parquet_pages(path)  # raises FileRejected when the file is at fault
@@ -173,7 +198,8 @@ def _cleanup(conn) -> None:
     drop_raw(conn)
 
 
-def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: bool = False) -> dict:
+def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: bool = False,
+              details: LoadDetails | None = None) -> dict:
     """Validate `raw`, write good rows and rollups, quarantine the rest; return the counts."""
     missing = [c for c in kind.required if c not in raw.columns]
     malformed = len(raw.malformed)
@@ -193,7 +219,7 @@ def _load_raw(conn, kind: Kind, raw: RawFile, batch_id: int, file: str, replay: 
     conn.execute(f"CREATE TEMP TABLE staged AS {staging_sql(kind, raw, carry)}")
     _check_references(conn, kind)
     _classify(conn, kind)
-    counts = _write(conn, kind, batch_id)
+    counts = _write(conn, kind, batch_id, details or LoadDetails())
     counts["rows_read"] = conn.execute("SELECT count(*) FROM staged").fetchone()[0] + malformed
     counts["quarantined"] = _quarantine(conn, kind, raw, batch_id, file, replay) + malformed
     return counts
@@ -315,7 +341,7 @@ def _classify(conn, kind: Kind) -> None:
             f"'; an insert-only record is never changed' FROM keyed k WHERE k.action = 'conflict' AND k.line = s.line")
 
 
-def _write(conn, kind: Kind, batch_id: int) -> dict:
+def _write(conn, kind: Kind, batch_id: int, details: LoadDetails) -> dict:
     cols = ", ".join(c.name for c in kind.columns)
     conn.execute(f"CREATE TEMP VIEW changed_new AS SELECT {cols}, {batch_id}::BIGINT AS batch_id "
                  f"FROM keyed WHERE action = 'apply'")
@@ -326,7 +352,14 @@ def _write(conn, kind: Kind, batch_id: int) -> dict:
                      f"(SELECT _rid FROM keyed WHERE action = 'apply' AND existed)")
     hashed = (", key_hash", f", {kind.key_hash_sql()}") if kind.hashed_key else ("", "")
     conn.execute(f"INSERT INTO {kind.table} ({cols}, batch_id{hashed[0]}) SELECT *{hashed[1]} FROM changed_new")
-    rollups.apply_changes(conn, kind.name)
+    touched = rollups.apply_changes(conn, kind.name)
+    if kind.name == "ratings":
+        details.new_ratings += conn.execute(
+            f"SELECT * FROM (SELECT {FEED_COLUMNS} FROM changed_new r JOIN officials o USING (official_id) "
+            f"ORDER BY r.rated_at DESC LIMIT ?) ORDER BY rated_at", [FEED_ROWS]).fetchall()
+    details.touched = None if touched is None or details.touched is None else details.touched | touched
+    details.lines.update((line, (_LINE_RESULT[action], None)) for line, action in conn.execute(
+        "SELECT line, action FROM keyed WHERE action <> 'conflict'").fetchall())
     loaded, duplicates = conn.execute(
         "SELECT count(*) FILTER (WHERE action IN ('apply', 'superseded')), "
         "count(*) FILTER (WHERE action IN ('duplicate', 'stale')) FROM keyed").fetchone()

@@ -24,14 +24,20 @@ _RATING_SUMS = """
     count(*) FILTER (WHERE level = 3) AS r_l3, count(*) FILTER (WHERE level = 4) AS r_l4"""
 
 
-def apply_changes(conn, kind: str) -> None:
-    """Bring the rollups up to date with the batch in changed_new / changed_old."""
+def apply_changes(conn, kind: str) -> set[str] | None:
+    """Bring the rollups up to date with the batch in changed_new / changed_old. Returns the
+    units whose subtree's figures may have moved (the changed officials' units and every
+    ancestor), or None when anything may have (units, officials, evaluations, OKRs): the
+    live pages refresh only the scopes returned."""
     periods: list[str] | None = []   # months whose evaluation counts, rules and scores to redo; None = all
+    touched: set[str] | None = None
     if kind in ("tasks", "ratings"):
         # Task and rating sums move official by official: the months' scores and the one
         # rule that reads tasks (rating_not_supported) are redone for those officials only.
+        conn.execute("CREATE OR REPLACE TEMP TABLE touched_scopes (unit_id VARCHAR)")
         (_tasks_delta if kind == "tasks" else _ratings_delta)(conn)
         _rebuild_for_officials(conn, kind)
+        touched = {r[0] for r in conn.execute("SELECT DISTINCT unit_id FROM touched_scopes").fetchall()}
     elif kind == "evaluations":
         _recompute_eval_current(conn, "evaluations", "official_id", "eval_current",
                                 "SELECT DISTINCT official_id, period FROM changed_new")
@@ -56,8 +62,9 @@ def apply_changes(conn, kind: str) -> None:
         _rebuild_evaluation_scopes(conn, periods)
         _rebuild_rules(conn, periods)
         rebuild_scores(conn, periods)
-    for table in ("affected_units", "official_month_new", "official_open_due_new"):
+    for table in ("affected_units", "official_month_new", "official_open_due_new", "touched_scopes"):
         conn.execute(f"DROP TABLE IF EXISTS {table}")
+    return touched
 
 
 def _rebuild_for_officials(conn, kind: str) -> None:
@@ -256,6 +263,7 @@ def _propagate(conn, delta: str, grain: str, cols: tuple[str, ...], official: st
     conn.execute(f"CREATE OR REPLACE TEMP TABLE scope_delta AS SELECT c.ancestor AS unit_id, d.{grain}, {sums} "
                  f"FROM unit_delta d JOIN unit_closure c ON c.descendant = d.unit_id GROUP BY ALL")
     _add_delta(conn, scope, ("unit_id", grain), cols, "scope_delta")
+    conn.execute("INSERT INTO touched_scopes SELECT DISTINCT unit_id FROM scope_delta")
     # {official}_new stays for the caller (the official_scores update reads official_month_new).
     conn.execute("; ".join(f"DROP TABLE {table}" for table in
                            (delta, "unit_delta", "scope_delta", f"{unit}_new", f"{scope}_new")))

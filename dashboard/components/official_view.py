@@ -7,7 +7,7 @@ import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import formats, scope
+from dashboard import formats, live, scope
 from dashboard.callbacks import Ctx, official_ctx, panel_callbacks, prefill
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
@@ -35,7 +35,8 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     return html.Div([
         common.header(official["full_name"], lang, subtitle=[f"{official['unit_name']} · ", *badges],
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names}),
+        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names,
+                                         **live.page_args(official["unit_id"])}),
         dcc.Loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"}),
                     delay_show=150),
         dbc.Row([

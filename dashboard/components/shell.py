@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dash
 import dash_bootstrap_components as dbc
-from dash import ALL, Input, Output, State, callback, clientside_callback, dcc, html
+from dash import ALL, ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 from flask import session
 from flask_login import current_user
 
@@ -39,6 +39,8 @@ def _nav_links(lang: str) -> list:
 def _user_menu(lang: str) -> html.Div:
     role = ROLE_LABEL[current_user.role][0 if lang == "vi" else 1]
     return html.Div([
+        html.Span(id="data-as-of", className="navbar-text text-light me-3 small data-as-of", hidden=True,
+                  role="status", **{"data-prefix": t("updated_at", lang)}),
         html.Span([html.Span(current_user.username, className="fw-semibold"), " · ", role],
                   className="navbar-text text-light me-3 small", id="whoami"),
         html.A(t("switch_language", lang), href=f"/lang/{'en' if lang == 'vi' else 'vi'}",
@@ -68,6 +70,7 @@ def layout():
         html.Main(dbc.Container(dash.page_container, fluid=True, className="page-body"), lang=lang),
         dcc.Location(id="nav", refresh="callback-nav"),
         dcc.Store(id="data-version", data=lookups.data_version(db.cursor())),
+        dcc.Store(id="live-follow"),
         dcc.Interval(id="poll", interval=poll_ms),
     ], lang=lang)
 
@@ -81,17 +84,29 @@ def go_to_period(period, pathname, args):
     return f"{pathname or '/'}?period={period}"
 
 
-# The poll: ask for the data version; a 401 means the session ended -> the login page.
+# The push: a page with a scope follows it (assets/20_live.js).
+clientside_callback(ClientsideFunction("live", "follow"), Output("live-follow", "data"), Input("page-args", "data"))
+
+# The poll: ask for the data version of the page's scope while the push is not connected (or
+# for the session's sake every tenth time); a 401 means the session ended -> the login page.
 clientside_callback(
     """
     async function(n, current) {
-        const r = await fetch('/api/data-version', {credentials: 'same-origin', headers: {'Accept': 'application/json'}});
+        const live = window.__thuocdoLive;
+        if (live && live.connected && n % 10 !== 0) { return window.dash_clientside.no_update; }
+        const unit = live && live.page === location.pathname + location.search ? live.unit : null;
+        const scope = unit ? '?unit=' + encodeURIComponent(unit) : '';
+        const r = await fetch('/api/data-version' + scope, {credentials: 'same-origin', headers: {'Accept': 'application/json'}});
         if (r.status === 401 || r.redirected) {
             window.location.href = '/login?next=' + encodeURIComponent(window.location.pathname + window.location.search);
             return window.dash_clientside.no_update;
         }
         if (!r.ok) { return window.dash_clientside.no_update; }
         const body = await r.json();
+        if (live) {
+            if (body.version <= live.known) { return window.dash_clientside.no_update; }
+            live.known = body.version;
+        }
         return body.version === current ? window.dash_clientside.no_update : body.version;
     }
     """,

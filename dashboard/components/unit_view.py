@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard import formats
+from dashboard import formats, live
 from dashboard.callbacks import Ctx, cached, panel_callbacks, prefill, unit_ctx
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import tiles
@@ -35,7 +35,8 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
     body = [
         common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
                       periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, "prefilled": names}),
+        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, "prefilled": names,
+                                         **live.page_args(unit["unit_id"])}),
         dcc.Loading(html.Div(built.get("uv-tiles"), id="uv-tiles", className="mb-3", style={"minHeight": "110px"}),
                     delay_show=150),
         dbc.Row([

@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, dcc, html
 
-from dashboard import db, formats, scope
+from dashboard import db, formats, live, scope
 from dashboard.callbacks import Ctx, cached, panel, unit_ctx
 from dashboard.components import charts, common
 from dashboard.i18n import current_lang, t
@@ -36,7 +36,7 @@ def layout(unit=None, period=None, **_):
     ], className="d-flex align-items-center mb-3")
     return html.Div([
         common.header(t("okr_title", lang), lang, subtitle=chosen["name"], periods=lookups.periods(cur), period=p),
-        dcc.Store(id="page-args", data={"unit": chosen["unit_id"], "period": p}),
+        dcc.Store(id="page-args", data={"unit": chosen["unit_id"], "period": p, **live.page_args(chosen["unit_id"])}),
         picker,
         dbc.Row([
             dbc.Col(common.panel(t("okr_title", lang), "okr-tree", lang, min_height=240), xxl=8, lg=12),

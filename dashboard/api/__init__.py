@@ -45,4 +45,6 @@ def kpis():
 
 
 def init_app(server: Flask) -> None:
+    from dashboard.api import v1
     server.register_blueprint(bp)
+    v1.init_app(server)

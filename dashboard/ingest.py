@@ -1,0 +1,61 @@
+"""Ingestion inside the server process: the one writer, the inbox that feeds it, and `etl load`
+over the admin socket. What the writer commits reaches the live hub (dashboard/live)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from flask import Flask, current_app
+
+from dashboard.errors import DashboardError
+from etl.inbox import Inbox
+from etl.writer import Commit, Writer
+
+_EXTENSION = "thuocdo_writer"
+
+
+def folders(checked, db_path: Path) -> dict[str, Path]:
+    """Inbox, archive, rejected and spool folders: the settings, or beside the database."""
+    base = Path(db_path).resolve().parent
+    archive = Path(checked["ARCHIVE_DIR"] or base / "archive")
+    return {"inbox": Path(checked["INBOX_DIR"] or base / "inbox"), "archive": archive,
+            "rejected": Path(checked["REJECTED_DIR"] or base / "rejected"), "spool": archive / ".spool"}
+
+
+def writer() -> Writer:
+    return current_app.extensions[_EXTENSION]
+
+
+def init_app(server: Flask) -> None:
+    """Start the writer (on a cursor of its own) and, unless turned off, the inbox watcher."""
+    checked = server.config["THUOCDO"]
+    database = server.extensions["thuocdo_db"]
+    where = folders(checked, database.path)
+    hub = server.extensions["thuocdo_live"]
+    w = Writer(database.cursor(), where["spool"], where["archive"], batch_seconds=checked["INGEST_BATCH_MS"] / 1000,
+               idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"])
+
+    def tell_hub(commit: Commit) -> None:
+        hub.apply(commit.version, commit.touched, commit.new_ratings)
+
+    w.on_commit(tell_hub)
+    w.start()
+    server.extensions[_EXTENSION] = w
+    if checked["INBOX"]:
+        server.extensions["thuocdo_inbox"] = Inbox(w, where["inbox"], where["archive"], where["rejected"],
+                                                   poll_seconds=min(0.5, checked["INGEST_BATCH_MS"] / 1000)).start()
+
+
+def load_command(w: Writer):
+    """The admin socket's `load`: the files `python -m etl load` was given, loaded by the writer;
+    the output is the ledger entries as JSON, which the CLI prints as it does offline."""
+    def run_load(_cur, req: dict) -> tuple[str, int]:
+        paths = req.get("paths")
+        if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+            raise DashboardError("load: give a list of file paths")
+        missing = [p for p in paths if not Path(p).is_file()]
+        if missing:  # the server may run as another user or in another folder than the CLI
+            raise DashboardError(f"the server cannot read: {', '.join(missing)}; give paths it can read", 4)
+        entries = w.load_files(paths)
+        return json.dumps(entries, ensure_ascii=False, default=str), 0
+    return run_load
