@@ -1,7 +1,8 @@
-"""`python -m dashboard serve | users | settings | kpis`: the dashboard's command line.
+"""`python -m dashboard serve | users | devices | displays | settings | kpis`: the command line.
 
-`users …` opens the database itself when no server holds it, and otherwise asks the running
-server (dashboard/control.py), so managing users never needs the server stopped.
+`users …`, `devices …` and `displays …` open the database themselves when no server holds it,
+and otherwise ask the running server (dashboard/control.py), so managing logins and tokens
+never needs the server stopped.
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard import control, settings, users
+from dashboard import control, settings, tokens, users
 from dashboard.errors import DashboardError
 from etl.errors import DatabaseBusy, EtlError
 
@@ -77,6 +78,22 @@ def _require_db(path) -> None:
                              f"(or `python -m dashboard serve --db {path} --demo` for demo data)")
 
 
+def _run_here_or_in_server(db, command: str, req: dict) -> int:
+    """Run `req` on the database directly, or, while a server holds it, inside that server."""
+    from dashboard.db import Database
+    try:
+        database = Database(db)
+    except DatabaseBusy:
+        output, code = control.send(db, {"command": command, **req})
+    else:
+        try:
+            output, code = CONTROL_COMMANDS[command](database.cursor(), req)
+        finally:
+            database.close()
+    print(output, file=sys.stdout if code == 0 else sys.stderr)
+    return code
+
+
 def users_command(args) -> int:
     _require_db(args.db)
     req = {"action": args.action, "name": getattr(args, "name", None)}
@@ -85,29 +102,140 @@ def users_command(args) -> int:
             req[key] = getattr(args, key)
     if args.action in ("add", "set-password"):
         req["password"] = _read_password(args)
-    from dashboard.db import Database
+    return _run_here_or_in_server(args.db, "users", req)
+
+
+# --- devices and displays ------------------------------------------------------------
+
+_SHOWN_ONCE = "This token is shown only now and will not be shown again; lost it? revoke and add again."
+
+
+def _when(value) -> str:
+    return value.strftime("%Y-%m-%d %H:%M") if value else "never"
+
+
+def _format_devices(rows: list[dict]) -> str:
+    if not rows:
+        return ("no devices yet: `python -m dashboard devices add NAME --counter ID` (a counter's kiosk) "
+                "or `devices add NAME` (a system integration)")
+    head = f"{'device':<20} {'counter':<12} {'on duty':<28} {'last seen':<16} {'repeats':>7}  status"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        duty = f"{r['duty_official_id']} {r['duty_full_name'] or ''}".strip() if r["duty_official_id"] else ""
+        status = ("REVOKED " + _when(r["revoked_at"]) if r["revoked_at"]
+                  else "QUIET" if r["quiet"] else "ok")
+        lines.append(f"{r['name']:<20} {r['counter_id'] or '(system)':<12} {duty[:28]:<28} "
+                     f"{_when(r['last_seen_at']):<16} {r['ignored_repeats']:>7}  {status}")
+    quiet = sum(1 for r in rows if r["quiet"])
+    if quiet:
+        lines.append(f"{quiet} counter device(s) QUIET: no heartbeat for over {tokens.QUIET_SECONDS} s")
+    return "\n".join(lines)
+
+
+def _format_displays(rows: list[dict]) -> str:
+    if not rows:
+        return "no displays yet: `python -m dashboard displays add NAME --unit ID`"
+    head = f"{'display':<20} {'unit':<16} {'panels':<36} {'rotate':>6}  {'last heartbeat':<16} status"
+    lines = [head, "-" * len(head)]
+    for r in rows:
+        status = ("REVOKED " + _when(r["revoked_at"]) if r["revoked_at"]
+                  else "QUIET" if r["quiet"] else "ok")
+        lines.append(f"{r['name']:<20} {r['unit_id']:<16} {','.join(r['panels']):<36} {r['rotate_seconds']:>5}s  "
+                     f"{_when(r['heartbeat_at']):<16} {status}")
+    quiet = sum(1 for r in rows if r["quiet"])
+    if quiet:
+        lines.append(f"{quiet} screen(s) QUIET: no heartbeat for over {tokens.QUIET_SECONDS} s; check them")
+    return "\n".join(lines)
+
+
+def run_devices(cur, req: dict) -> tuple[str, int]:
+    """Carry out one `devices` action against a cursor; used by the CLI and by the running server."""
+    action, name = req.get("action"), req.get("name")
+    if action == "add":
+        token = tokens.add_device(cur, name, req.get("counter"))
+        kind = f"counter {req['counter']}" if req.get("counter") else "system token: tasks, ratings, evaluations, duty"
+        return f"added device {name} ({kind})\ntoken: {token}\n{_SHOWN_ONCE}", 0
+    if action == "list":
+        rows = tokens.list_devices(cur)
+        if req.get("json"):
+            return json.dumps(rows, default=str, ensure_ascii=False, indent=1), 0
+        return _format_devices(rows), 0
+    if action == "revoke":
+        if tokens.revoke_device(cur, name):
+            return f"revoked device {name}: its token no longer works", 0
+        return f"device {name} was revoked already", 0
+    if action == "assign":
+        d = tokens.assign_device(cur, name, req.get("official"), req.get("set_by"))
+        return (f"counter {d['counter_id']}: {d['official_id']} {d['full_name'] or ''} on duty "
+                f"since {_when(d['since'])}"), 0
+    raise DashboardError(f"unknown devices action {action!r}")
+
+
+def run_displays(cur, req: dict) -> tuple[str, int]:
+    """Carry out one `displays` action against a cursor; used by the CLI and by the running server."""
+    action, name = req.get("action"), req.get("name")
+    if action == "add":
+        rotate = req.get("rotate_seconds")
+        token = tokens.add_display(cur, name, req.get("unit"), req.get("panels"), 15 if rotate is None else rotate)
+        return (f"added display {name} (unit {req.get('unit')})\ntoken: {token}\n"
+                f"open on the screen: /display/{token}\n{_SHOWN_ONCE}"), 0
+    if action == "list":
+        rows = tokens.list_displays(cur)
+        if req.get("json"):
+            return json.dumps(rows, default=str, ensure_ascii=False, indent=1), 0
+        return _format_displays(rows), 0
+    if action == "revoke":
+        if tokens.revoke_display(cur, name):
+            return f"revoked display {name}: its screen stops showing data", 0
+        return f"display {name} was revoked already", 0
+    raise DashboardError(f"unknown displays action {action!r}")
+
+
+def _cli_user() -> str:
     try:
-        database = Database(args.db)
-    except DatabaseBusy:
-        output, code = control.send(args.db, {"command": "users", **req})
-    else:
-        try:
-            output, code = run_users(database.cursor(), req)
-        finally:
-            database.close()
-    print(output, file=sys.stdout if code == 0 else sys.stderr)
-    return code
+        return f"cli:{getpass.getuser()}"
+    except Exception:  # no USER variable and no passwd entry (some containers)
+        return "cli"
+
+
+def devices_command(args) -> int:
+    _require_db(args.db)
+    req = {"action": args.action, "name": getattr(args, "name", None)}
+    for key in ("counter", "official", "json"):
+        if getattr(args, key, None) is not None:
+            req[key] = getattr(args, key)
+    if args.action == "assign":
+        req["set_by"] = _cli_user()
+    return _run_here_or_in_server(args.db, "devices", req)
+
+
+def displays_command(args) -> int:
+    _require_db(args.db)
+    req = {"action": args.action, "name": getattr(args, "name", None)}
+    for key in ("unit", "panels", "rotate_seconds", "json"):
+        if getattr(args, key, None) is not None:
+            req[key] = getattr(args, key)
+    return _run_here_or_in_server(args.db, "displays", req)
+
+
+# The control socket's commands: {"command": NAME, ...} runs CONTROL_COMMANDS[NAME](cursor, request)
+# inside the server, which returns (output, exit code). Extend it to add commands.
+CONTROL_COMMANDS = {"users": run_users, "devices": run_devices, "displays": run_displays}
 
 
 # --- serve ---------------------------------------------------------------------------
 
-def _serve_handler(database):
+def _serve_handler(database, extra: dict | None = None):
+    commands = {**CONTROL_COMMANDS, **(extra or {})}
+
     def handle(req: dict) -> tuple[str, int]:
-        if req.get("command") != "users":
-            raise DashboardError(f"unknown command {req.get('command')!r}")
+        run = commands.get(req.get("command"))
+        if run is None:
+            raise DashboardError(f"unknown command {req.get('command')!r}: this server knows "
+                                 f"{', '.join(sorted(commands))}")
         cur = database.cursor()
         try:
-            return run_users(cur, req)
+            return run(cur, req)
         finally:
             cur.close()
     return handle
@@ -116,7 +244,7 @@ def _serve_handler(database):
 def serve_command(args) -> int:
     import waitress
 
-    from dashboard import demo
+    from dashboard import demo, ingest, live
     from dashboard.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -132,7 +260,10 @@ def serve_command(args) -> int:
     database = server.extensions["thuocdo_db"]
     if checked["DEMO"]:
         print(demo.ensure_users(database), flush=True)
-    ctl = control.ControlServer(args.db, _serve_handler(database)).start()
+    writer = server.extensions["thuocdo_writer"]
+    live.start_push(server, args.host, args.port)
+    # `python -m etl load` while the server runs: its files go to the server's writer.
+    ctl = control.ControlServer(args.db, _serve_handler(database, {"load": ingest.load_command(writer)})).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
     try:
@@ -140,6 +271,7 @@ def serve_command(args) -> int:
                        ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True)
     finally:
         ctl.stop()
+        writer.stop()  # what has arrived is loaded before the file closes
         database.close()
     return 0
 
@@ -191,6 +323,38 @@ def build_parser() -> argparse.ArgumentParser:
     for a in usub.choices.values():
         a.add_argument("--db", default=DEFAULT_DB)
     p.set_defaults(func=users_command)
+
+    p = sub.add_parser("devices", help="counter devices and system integrations: tokens (works while the server runs)")
+    dsub = p.add_subparsers(dest="action", required=True)
+    a = dsub.add_parser("add", help="add a device and print its token (once)")
+    a.add_argument("name")
+    a.add_argument("--counter", help="the counter this device belongs to; without it: a system token "
+                                     "(task software, queue system)")
+    a = dsub.add_parser("list", help="list devices, their counter's duty official and quiet ones")
+    a.add_argument("--json", action="store_true", default=None)
+    a = dsub.add_parser("revoke", help="revoke a device: its token stops working at once")
+    a.add_argument("name")
+    a = dsub.add_parser("assign", help="put an official on duty at a device's counter")
+    a.add_argument("name", metavar="device")
+    a.add_argument("official")
+    for a in dsub.choices.values():
+        a.add_argument("--db", default=DEFAULT_DB)
+    p.set_defaults(func=devices_command)
+
+    p = sub.add_parser("displays", help="wall screens showing one unit: tokens (works while the server runs)")
+    dsub = p.add_subparsers(dest="action", required=True)
+    a = dsub.add_parser("add", help="add a display and print its token and URL (once)")
+    a.add_argument("name")
+    a.add_argument("--unit", required=True, help="the unit the screen shows")
+    a.add_argument("--panels", help=f"comma-separated, in order (default all: {','.join(tokens.PANELS)})")
+    a.add_argument("--rotate-seconds", type=int, help="seconds per panel (default 15, at least 5)")
+    a = dsub.add_parser("list", help="list displays; flags screens without a recent heartbeat")
+    a.add_argument("--json", action="store_true", default=None)
+    a = dsub.add_parser("revoke", help="revoke a display: its screen stops showing data")
+    a.add_argument("name")
+    for a in dsub.choices.values():
+        a.add_argument("--db", default=DEFAULT_DB)
+    p.set_defaults(func=displays_command)
 
     p = sub.add_parser("settings", help="list every server setting with its default")
     p.set_defaults(func=lambda _args: print(settings.describe()) or 0)
