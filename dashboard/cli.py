@@ -262,8 +262,9 @@ def serve_command(args) -> int:
         print(demo.ensure_users(database), flush=True)
     writer = server.extensions["thuocdo_writer"]
     live.start_push(server, args.host, args.port)
-    # `python -m etl load` while the server runs: its files go to the server's writer.
-    ctl = control.ControlServer(args.db, _serve_handler(database, {"load": ingest.load_command(writer)})).start()
+    # `python -m etl load | replay | status` while the server runs: writes go to its writer.
+    ctl = control.ControlServer(args.db, _serve_handler(database, ingest.etl_commands(
+        writer, ingest.folders(checked, database.path)["archive"]))).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
     try:

@@ -22,7 +22,8 @@ from typing import Callable
 from dashboard.errors import DashboardError
 
 log = logging.getLogger("thuocdo.control")
-_MAX_MESSAGE = 1 << 20
+_MAX_MESSAGE = 1 << 20   # a command (the server reads it)
+_MAX_REPLY = 1 << 30     # an answer (`etl status` of a year of API batches is large)
 Handler = Callable[[dict], tuple[str, int]]
 
 
@@ -36,7 +37,7 @@ def socket_path(db_path: str | Path) -> str:
     return os.path.join(tempfile.gettempdir(), f"thuocdo-{digest}.sock")
 
 
-def _read_message(conn: socket.socket) -> dict:
+def _read_message(conn: socket.socket, limit: int = _MAX_MESSAGE) -> dict:
     chunks, size = [], 0
     while True:
         chunk = conn.recv(65536)
@@ -44,7 +45,7 @@ def _read_message(conn: socket.socket) -> dict:
             break
         chunks.append(chunk)
         size += len(chunk)
-        if size > _MAX_MESSAGE:
+        if size > limit:
             raise ValueError("message too large")
         if chunk.endswith(b"\n"):
             break
@@ -122,5 +123,5 @@ def send(db_path: str | Path, request: dict, timeout: float = 30) -> tuple[str, 
             "stop that process or run this command on the server's machine as the server's user", 3) from None
     with sock:
         sock.sendall(json.dumps(request).encode() + b"\n")
-        reply = _read_message(sock)
+        reply = _read_message(sock, _MAX_REPLY)
     return reply.get("output", ""), int(reply.get("exit_code", 1))

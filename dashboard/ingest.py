@@ -8,7 +8,8 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dashboard.errors import DashboardError
-from etl.inbox import Inbox
+from etl.inbox import Inbox, archive_copy
+from etl.loader import replay, status_report
 from etl.writer import Commit, Writer
 
 _EXTENSION = "thuocdo_writer"
@@ -46,7 +47,7 @@ def init_app(server: Flask) -> None:
                                                    poll_seconds=min(0.5, checked["INGEST_BATCH_MS"] / 1000)).start()
 
 
-def load_command(w: Writer):
+def load_command(w: Writer, archive: Path):
     """The admin socket's `load`: the files `python -m etl load` was given, loaded by the writer;
     the output is the ledger entries as JSON, which the CLI prints as it does offline."""
     def run_load(_cur, req: dict) -> tuple[str, int]:
@@ -57,5 +58,19 @@ def load_command(w: Writer):
         if missing:  # the server may run as another user or in another folder than the CLI
             raise DashboardError(f"the server cannot read: {', '.join(missing)}; give paths it can read", 4)
         entries = w.load_files(paths)
+        for path, entry in zip(paths, entries):
+            if entry["status"] in ("loaded", "partial"):
+                archive_copy(Path(path), archive)
         return json.dumps(entries, ensure_ascii=False, default=str), 0
     return run_load
+
+
+def etl_commands(w: Writer, archive: Path) -> dict:
+    """`python -m etl load | replay | status` while the server runs, for its admin socket."""
+    def run_replay(_cur, _req: dict) -> tuple[str, int]:
+        return json.dumps(w.run(replay), ensure_ascii=False, default=str), 0
+
+    def run_status(cur, _req: dict) -> tuple[str, int]:
+        return json.dumps(status_report(cur), ensure_ascii=False, default=str), 0
+
+    return {"load": load_command(w, archive), "replay": run_replay, "status": run_status}

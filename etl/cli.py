@@ -97,8 +97,8 @@ def _load(args) -> int:
         raise EtlError(f"no such file(s): {', '.join(missing)}", EXIT_ERROR)
     try:
         conn = connect(args.db)
-    except DatabaseBusy:
-        return _load_in_server(args)
+    except DatabaseBusy as busy:
+        return _load_in_server(args, busy)
     entries = []
     try:
         for f in args.files:
@@ -111,20 +111,24 @@ def _load(args) -> int:
     return _exit_for(entries)
 
 
-def _load_in_server(args) -> int:
-    """The server holds the database: hand it the files over its admin socket; its writer loads
-    them (between its other arrivals) and answers with the same ledger entries."""
+def _ask_server(args, busy: DatabaseBusy, request: dict):
+    """The server holds the database: run the command there, over its admin socket (its writer
+    loads files between its other arrivals); the answer, decoded from JSON."""
     from dashboard.control import send  # the server's admin channel; only needed in this case
     from dashboard.errors import DashboardError
 
     try:
-        output, code = send(args.db, {"command": "load", "paths": [str(f.resolve()) for f in args.files]},
-                            timeout=3600)
-    except DashboardError as exc:
-        raise EtlError(str(exc), EXIT_BUSY) from None
+        output, code = send(args.db, request, timeout=3600)
+    except DashboardError:  # not a Thước đo server, or not one this user may talk to
+        raise EtlError(f"{busy} (No Thước đo server answers on the database's admin socket, so the "
+                       "command could not be handed to it.)", EXIT_BUSY) from None
     if code != 0:
         raise EtlError(output, code)
-    entries = json.loads(output)
+    return json.loads(output)
+
+
+def _load_in_server(args, busy: DatabaseBusy) -> int:
+    entries = _ask_server(args, busy, {"command": "load", "paths": [str(f.resolve()) for f in args.files]})
     _print_entries(entries, args.json)
     return _exit_for(entries)
 
@@ -150,11 +154,15 @@ def _compact(args) -> int:
 def _replay(args) -> int:
     from etl.loader import replay
 
-    conn = connect(args.db)
     try:
-        entries = replay(conn)
-    finally:
-        conn.close()
+        conn = connect(args.db)
+    except DatabaseBusy as busy:
+        entries = _ask_server(args, busy, {"command": "replay"})
+    else:
+        try:
+            entries = replay(conn)
+        finally:
+            conn.close()
     if not entries and not args.json:
         print("nothing to replay: no quarantined row is waiting for a unit, official, objective or key result")
     _print_entries(entries, args.json)
@@ -162,18 +170,19 @@ def _replay(args) -> int:
 
 
 def _status(args) -> int:
-    from etl.loader import ledger_entry
+    from etl.loader import status_report
 
     if not Path(args.db).exists():
         raise EtlError(f"no database at {args.db}; create it with `python -m etl init --db {args.db}`")
-    conn = connect(args.db)
     try:
-        ids = [r[0] for r in conn.execute("SELECT batch_id FROM ingest_ledger ORDER BY batch_id").fetchall()]
-        entries = [ledger_entry(conn, i) for i in ids]
-        waiting = conn.execute("SELECT reason, count(*) FROM quarantine WHERE resolved_by IS NULL "
-                               "GROUP BY reason ORDER BY count(*) DESC").fetchall()
-    finally:
-        conn.close()
+        conn = connect(args.db)
+    except DatabaseBusy as busy:
+        entries, waiting = _ask_server(args, busy, {"command": "status"})
+    else:
+        try:
+            entries, waiting = status_report(conn)
+        finally:
+            conn.close()
     _print_entries(entries, args.json)
     if not args.json:
         print(f"{len(entries)} batches; rows in quarantine: {sum(n for _, n in waiting):,}")

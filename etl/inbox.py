@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -61,6 +62,16 @@ def file_away(path: Path, entry: dict, archive: Path, rejected: Path) -> Path:
         day.mkdir(parents=True, exist_ok=True)
         target = _free_name(day, path.name)
     os.replace(path, target)
+    return target
+
+
+def archive_copy(path: Path, archive: Path) -> Path:
+    """Keep a copy of a file loaded from elsewhere (`etl load` into the running server), so the
+    archive holds everything the database was given."""
+    day = archive / dt.date.today().isoformat()
+    day.mkdir(parents=True, exist_ok=True)
+    target = _free_name(day, path.name)
+    shutil.copy2(path, target)
     return target
 
 

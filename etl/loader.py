@@ -98,6 +98,14 @@ def ledger_entry(conn, batch_id: int) -> dict:
     return entry
 
 
+def status_report(conn) -> tuple[list[dict], list[tuple[str, int]]]:
+    """Every batch's ledger entry, and the quarantined rows still waiting, by reason."""
+    ids = [r[0] for r in conn.execute("SELECT batch_id FROM ingest_ledger ORDER BY batch_id").fetchall()]
+    waiting = conn.execute("SELECT reason, count(*) FROM quarantine WHERE resolved_by IS NULL "
+                           "GROUP BY reason ORDER BY count(*) DESC").fetchall()
+    return [ledger_entry(conn, i) for i in ids], waiting
+
+
 def load_file(conn: duckdb.DuckDBPyConnection, path: Path, details: LoadDetails | None = None) -> dict:
     """Load one contract file; returns its ledger entry. Never raises for bad input.
     `details`, when given, is filled in (see LoadDetails)."""

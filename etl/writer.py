@@ -64,6 +64,8 @@ class _Arrival:
     files: list[Path] = field(default_factory=list)
     kind: str | None = None
     records: list[dict] = field(default_factory=list)
+    call: Callable | None = None      # other writes (a replay): run with the writer's connection
+    value: object = None
     done: threading.Event = field(default_factory=threading.Event)
     entries: list[dict] = field(default_factory=list)
     results: list[RecordResult] = field(default_factory=list)
@@ -131,6 +133,11 @@ class Writer:
         arrival = self._submit(_Arrival(kind=kind, records=list(records))).wait(timeout)
         return arrival.batch_id, arrival.results
 
+    def run(self, write: Callable, timeout: float | None = None):
+        """`write(conn)` in the writer's thread, between arrivals (e.g. a replay); its value.
+        Whatever it committed counts as a change of everything for the live pages."""
+        return self._submit(_Arrival(call=write)).wait(timeout).value
+
     def _submit(self, arrival: _Arrival) -> _Arrival:
         if self._thread is None or not self._thread.is_alive():
             raise RuntimeError("the writer is not running")
@@ -186,6 +193,14 @@ class Writer:
     def _drain(self, arrivals: list[_Arrival]) -> None:
         self.batches += 1
         for arrival in arrivals:
+            if arrival.call is not None:
+                try:
+                    arrival.value = arrival.call(self.conn)
+                    self._notify(Commit(self._version(), None, ()))
+                except BaseException as exc:
+                    log.exception("a write in the writer failed")
+                    arrival.error = exc
+                arrival.done.set()
             if arrival.files:
                 try:
                     for path in arrival.files:
@@ -235,15 +250,19 @@ class Writer:
         if archive:
             self._archive(path)
         if entry.get("loaded"):
-            version = self.conn.execute("SELECT max(version) FROM data_version").fetchone()[0]
-            commit = Commit(version, None if details.touched is None else frozenset(details.touched),
-                            (entry["kind"],), tuple(details.new_ratings))
-            for listener in self._listeners:
-                try:
-                    listener(commit)
-                except Exception:  # a listener's fault must not stop ingestion
-                    log.exception("a commit listener failed")
+            self._notify(Commit(self._version(), None if details.touched is None else frozenset(details.touched),
+                                (entry["kind"],), tuple(details.new_ratings)))
         return entry
+
+    def _version(self) -> int:
+        return self.conn.execute("SELECT max(version) FROM data_version").fetchone()[0]
+
+    def _notify(self, commit: Commit) -> None:
+        for listener in self._listeners:
+            try:
+                listener(commit)
+            except Exception:  # a listener's fault must not stop ingestion
+                log.exception("a commit listener failed")
 
     def _archive(self, path: Path) -> None:
         """API batch files go to archive/api/<day>/ once loaded (kept: replaying them rebuilds the data)."""
