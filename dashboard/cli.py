@@ -267,6 +267,9 @@ def serve_command(args) -> int:
         writer, ingest.folders(checked, database.path)["archive"]))).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
+    push_server = server.extensions.get("thuocdo_push")
+    print(f"push: http://{args.host}:{push_server.port}/events" if push_server else
+          f"push: off (pages poll every {checked['POLL_SECONDS']} s)", flush=True)
     try:
         waitress.serve(server, host=args.host, port=args.port, threads=checked["THREADS"],
                        ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True)
