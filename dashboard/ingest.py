@@ -73,4 +73,7 @@ def etl_commands(w: Writer, archive: Path) -> dict:
     def run_status(cur, _req: dict) -> tuple[str, int]:
         return json.dumps(status_report(cur), ensure_ascii=False, default=str), 0
 
-    return {"load": load_command(w, archive), "replay": run_replay, "status": run_status}
+    def run_stats(_cur, _req: dict) -> tuple[str, int]:
+        return json.dumps(w.stats()), 0
+
+    return {"load": load_command(w, archive), "replay": run_replay, "status": run_status, "stats": run_stats}

@@ -115,7 +115,8 @@ class Writer:
         self._seq = itertools.count(1)
         self._last_arrival = self._last_drain = clock()
         self._idle_work_done = True
-        self.batches = 0  # micro-batches drained, for the data page and benchmarks
+        self.batches = 0          # micro-batches drained, for the data page and benchmarks
+        self.cpu_seconds = 0.0    # CPU the writer's thread spent draining them
 
     # --- what sources call -----------------------------------------------------------
 
@@ -191,7 +192,17 @@ class Writer:
                 return
 
     def _drain(self, arrivals: list[_Arrival]) -> None:
-        self.batches += 1
+        started = time.thread_time()
+        try:
+            self._drain_all(arrivals)
+        finally:
+            self.batches += 1
+            self.cpu_seconds += time.thread_time() - started
+
+    def stats(self) -> dict:
+        return {"batches": self.batches, "cpu_seconds": round(self.cpu_seconds, 3), "queued": self._queue.qsize()}
+
+    def _drain_all(self, arrivals: list[_Arrival]) -> None:
         for arrival in arrivals:
             if arrival.call is not None:
                 try:
