@@ -258,11 +258,11 @@ class Writer:
 
     def _load_one(self, path: Path, details: LoadDetails, archive: bool = False) -> dict:
         entry = load_file(self.conn, path, details)
-        if archive:
-            self._archive(path)
-        if entry.get("loaded"):
+        if entry.get("loaded"):  # first: the pages wait for this, the file's move can wait
             self._notify(Commit(self._version(), None if details.touched is None else frozenset(details.touched),
                                 (entry["kind"],), tuple(details.new_ratings)))
+        if archive:
+            self._archive(path)
         return entry
 
     def _version(self) -> int:

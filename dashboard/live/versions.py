@@ -18,6 +18,7 @@ from typing import Callable
 
 FEED_KEPT = 2000   # newest ratings held for the displays' live feed
 LOG_KEPT = 256     # commits remembered for the subtree rollups' delta (older: read whole again)
+SYNC_GRACE = 2.0   # seconds the file may be ahead of the hub before that counts as an outside write
 
 
 @dataclass(frozen=True)
@@ -39,6 +40,7 @@ class ScopeVersions:
         self.log: deque[Change] = deque(maxlen=LOG_KEPT)
         self.feed: deque[tuple] = deque(maxlen=FEED_KEPT)
         self._listeners: list[Callable[[Change], None]] = []
+        self._behind_since: float | None = None
 
     def on_change(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
@@ -63,8 +65,17 @@ class ScopeVersions:
         return change
 
     def sync(self, version_in_db: int) -> None:
-        """A version the hub never heard of (written by another path): every scope moved."""
-        if version_in_db > self.version:
+        """A version the hub has not heard of for SYNC_GRACE seconds was written by another path
+        (not the server's writer): then every scope moved. Within the grace the writer, which
+        tells the hub just after its commit, is simply a moment behind the file."""
+        if version_in_db <= self.version:
+            self._behind_since = None
+            return
+        now = time.monotonic()
+        if self._behind_since is None:
+            self._behind_since = now
+        elif now - self._behind_since > SYNC_GRACE:
+            self._behind_since = None
             self.apply(version_in_db, None)
 
     def of(self, unit_id: str | None) -> Change:

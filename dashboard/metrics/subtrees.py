@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import bisect
 import threading
+import time
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
 
@@ -207,6 +208,7 @@ KEEP = 3  # versions kept (sharing most of their rows): the newest, and ones a s
 # database name -> changes_after(version): the commits after a version, each with the units it
 # touched (None: any), or None when they are not all known. Set by the server (its writer).
 _change_logs: dict[str, object] = {}
+HEAR_TRIES = 20  # 5 ms each
 
 
 def follow_changes(database_name: str, changes_after) -> None:
@@ -229,12 +231,18 @@ def _derive(cur, key: tuple) -> tuple[tuple, SubtreeRollups] | None:
         return None
     with one_snapshot(cur) as own:
         version = own.execute(_VERSION).fetchone()
-        changes = changes_after(base[1])
-        if changes is None:
-            return None
-        changes = [c for c in changes if c.version <= version[1]]
-        if not changes or changes[-1].version != version[1] or any(c.touched is None for c in changes):
-            return None  # the server has not heard of this commit yet, or it moved everything
+        for _ in range(HEAR_TRIES):  # the writer tells the server just after its commit
+            changes = changes_after(base[1])
+            if changes is None:
+                return None
+            changes = [c for c in changes if c.version <= version[1]]
+            if changes and changes[-1].version == version[1]:
+                break
+            time.sleep(0.005)
+        else:
+            return None  # not heard of: a write by another path
+        if any(c.touched is None for c in changes):
+            return None  # it moved everything
         touched = set().union(*(c.touched for c in changes))
         return version, advance(own, old, touched)
 
