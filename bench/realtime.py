@@ -458,7 +458,7 @@ out = {}
 for path in map(Path, sys.argv[3:]):
     started = time.perf_counter()
     entry = load_file(conn, path)
-    assert entry["loaded"] == entry["rows_read"] > 0, entry
+    assert entry["loaded"] == entry["rows_read"] == 100, entry
     out.setdefault(path.name.split("_")[0], []).append(round((time.perf_counter() - started) * 1000, 1))
 conn.close()
 print(json.dumps(out))
@@ -466,24 +466,28 @@ print(json.dumps(out))
 
 
 def small_files(info: dict, work: Path, ref: str, count: int = 10) -> dict:
-    """The same kind of files (100 ratings; 100 task completions) loaded offline by the code at
-    `ref` and by this code into the same database, back to back."""
+    """The same kind of files (100 ratings; 100 task completions, as .jsonl) loaded offline by
+    the code at `ref` and by this code into the same database, back to back."""
     rng = random.Random(5)
+    conn = duckdb.connect(str(info["db"]), read_only=True)
+    open_tasks = conn.execute(
+        "SELECT task_id, official_id, title, origin, assigned_at::VARCHAR, due_at::VARCHAR FROM tasks "
+        f"WHERE status = 'open' USING SAMPLE {2 * count * 100} ROWS (reservoir, 9)").fetchall()
+    conn.close()
 
-    def files(tag: str) -> list[Path]:
+    def files(tag: str, offset: int) -> list[Path]:
         out = []
         for n in range(count):
-            r = work / f"ratings_{tag}{n:02d}.csv"
-            r.write_text("rating_id,official_id,counter_id,procedure_code,rated_at,level,reason,comment\n" + "".join(
-                f"SF{tag}{n}-{i},{rng.choice(info['officials'])},Q01,,{now_local()},{rng.randint(1, 4)},,\n"
-                for i in range(100)), encoding="utf-8")
-            t = work / f"tasks_{tag}{n:02d}.csv"
-            rows = info["open_tasks"][(n + (0 if tag == "a" else count)) * 100:][:100]
-            t.write_text("task_id,official_id,title,origin,assigned_at,due_at,completed_at,status,quality_failures,"
-                         "updated_at\n" + "".join(f"{tid},{o},{title},{origin},{a},{d},{dt.date.today()},done,0,"
-                                                  f"{now_local()}\n" for tid, o, title, origin, a, d in rows),
-                         encoding="utf-8")
-            out += [r, t]
+            ratings = [{"rating_id": f"SF{tag}{n}-{i}", "official_id": rng.choice(info["officials"]),
+                        "counter_id": "Q01", "rated_at": now_local(), "level": rng.randint(1, 4)} for i in range(100)]
+            tasks = [{"task_id": tid, "official_id": o, "title": title, "origin": origin, "assigned_at": a,
+                      "due_at": d, "completed_at": d, "status": "done", "quality_failures": 0,
+                      "updated_at": "2027-06-30T10:00:00"}  # newer than any stored update: each row applies
+                     for tid, o, title, origin, a, d in open_tasks[offset + n * 100:offset + (n + 1) * 100]]
+            for kind, records in (("ratings", ratings), ("tasks", tasks)):
+                path = work / f"{kind}_{tag}{n:02d}.jsonl"
+                path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in records), encoding="utf-8")
+                out.append(path)
         return out
 
     base = work / "baseline-code"
@@ -496,9 +500,9 @@ def small_files(info: dict, work: Path, ref: str, count: int = 10) -> dict:
                      "DELETE FROM schema_migrations WHERE version >= 7; CHECKPOINT")
         conn.close()
         results = {}
-        for label, code, tag in (("before", base, "a"), ("after", REPO, "b")):
+        for label, code, tag, offset in (("before", base, "a", 0), ("after", REPO, "b", count * 100)):
             out = subprocess.run([sys.executable, "-c", _SMALL_FILES, str(code), str(info["db"]),
-                                  *map(str, files(tag))], capture_output=True, text=True, cwd=code)
+                                  *map(str, files(tag, offset))], capture_output=True, text=True, cwd=code)
             if out.returncode != 0:
                 raise RuntimeError(out.stderr[-2000:])
             results[label] = json.loads(out.stdout.strip().splitlines()[-1])

@@ -8,7 +8,7 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from flask import session
 from flask_login import current_user
 
-from dashboard import db, settings
+from dashboard import db, live, settings
 from dashboard.i18n import current_lang, t
 from dashboard.metrics import lookups
 
@@ -39,8 +39,10 @@ def _nav_links(lang: str) -> list:
 def _user_menu(lang: str) -> html.Div:
     role = ROLE_LABEL[current_user.role][0 if lang == "vi" else 1]
     return html.Div([
-        html.Span(id="data-as-of", className="navbar-text text-light me-3 small data-as-of", hidden=True,
-                  role="status", **{"data-prefix": t("updated_at", lang)}),
+        # The newest data's time; a page of one unit shows its unit's instead (assets/20_live.js).
+        html.Span(t("updated_at", lang) + live.as_of_text(live.hub().of(None).at), id="data-as-of",
+                  className="navbar-text text-light me-3 small data-as-of", role="status",
+                  **{"data-prefix": t("updated_at", lang)}),
         html.Span([html.Span(current_user.username, className="fw-semibold"), " · ", role],
                   className="navbar-text text-light me-3 small", id="whoami"),
         html.A(t("switch_language", lang), href=f"/lang/{'en' if lang == 'vi' else 'vi'}",

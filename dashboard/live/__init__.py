@@ -149,7 +149,8 @@ def init_app(server: Flask) -> None:
     database = server.extensions["thuocdo_db"]
     cur = database.cursor()
     try:
-        versions = ScopeVersions(lookups.data_version(cur))
+        changed = lookups.data_changed_at(cur)  # naive, in this machine's time zone (DuckDB's default)
+        versions = ScopeVersions(lookups.data_version(cur), at=changed.timestamp() if changed else None)
         versions.seed_feed(cur.execute(
             f"SELECT * FROM (SELECT {FEED_COLUMNS} FROM ratings r JOIN officials o USING (official_id) "
             f"ORDER BY r.rated_at DESC LIMIT ?) ORDER BY rated_at", [FEED_KEPT]).fetchall())

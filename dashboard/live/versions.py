@@ -31,11 +31,11 @@ class Change:
 class ScopeVersions:
     """Thread-safe: the writer calls `apply`, request threads and the push read."""
 
-    def __init__(self, version: int = 0, clock: Callable[[], float] = time.time):
+    def __init__(self, version: int = 0, clock: Callable[[], float] = time.time, at: float | None = None):
         self.clock = clock
         self._lock = threading.Lock()
         self.version = version                  # the newest data version known
-        self._everything = Change(version, None, clock())  # the last change of every scope
+        self._everything = Change(version, None, clock() if at is None else at)  # the last change of every scope
         self._scoped: dict[str, Change] = {}    # unit -> its last own change, when newer than _everything
         self.log: deque[Change] = deque(maxlen=LOG_KEPT)
         self.feed: deque[tuple] = deque(maxlen=FEED_KEPT)
