@@ -72,7 +72,7 @@ TEXT: dict[str, tuple[str, str]] = {
     "rating_dist": ("Phân bố xếp loại", "Rating distribution"),
     "officials_ranked": ("Xếp hạng cán bộ", "Officials ranked"),
     "rule_items": ("Vi phạm và cảnh báo", "Violations and warnings"),
-    "no_rule_items": ("Không có vi phạm hay cảnh báo nào trong kỳ.", "No violations or warnings in this period."),
+    "no_rule_items": ("Không có vi phạm hay cảnh báo nào trong kỳ {period}.", "No violations or warnings in {period}."),
     "name": ("Tên", "Name"),
     "unit": ("Đơn vị", "Unit"),
     "official": ("Cán bộ", "Official"),

@@ -58,9 +58,14 @@ def panel(title: str, body_id: str, lang: str, *, extra=None, min_height: int = 
     spinner while it loads."""
     return dbc.Card([
         dbc.CardHeader([html.H2(title, className="panel-title"), extra], className="d-flex justify-content-between align-items-center"),
-        dbc.CardBody(dcc.Loading(html.Div(content, id=body_id, style={"minHeight": f"{min_height}px"}),
-                                 type="default", delay_show=150, overlay_style={"visibility": "visible", "opacity": .5})),
+        dbc.CardBody(loading(html.Div(content, id=body_id, style={"minHeight": f"{min_height}px"}))),
     ], className=f"panel mb-3 {className}")
+
+
+def loading(child) -> dcc.Loading:
+    """A spinner over content that takes a while; the content stays as it is meanwhile, and a
+    live update (a few tens of milliseconds from the cache) never shows one: no flicker."""
+    return dcc.Loading(child, type="default", delay_show=400, overlay_style={"visibility": "visible"})
 
 
 def empty(text: str) -> html.P:

@@ -37,8 +37,7 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
         dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names,
                                          **live.page_args(official["unit_id"])}),
-        dcc.Loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"}),
-                    delay_show=150),
+        common.loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"})),
         dbc.Row([
             dbc.Col(common.panel(t("score_vs_rating", lang), "ov-scores", lang, min_height=300,
                                  content=built.get("ov-scores")), lg=6),

@@ -37,8 +37,7 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
                       periods=lookups.periods(cur), period=period),
         dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, "prefilled": names,
                                          **live.page_args(unit["unit_id"])}),
-        dcc.Loading(html.Div(built.get("uv-tiles"), id="uv-tiles", className="mb-3", style={"minHeight": "110px"}),
-                    delay_show=150),
+        common.loading(html.Div(built.get("uv-tiles"), id="uv-tiles", className="mb-3", style={"minHeight": "110px"})),
         dbc.Row([
             dbc.Col(common.panel(t("children", lang), "uv-children", lang, min_height=200,
                                  content=built.get("uv-children")), xxl=7, lg=12),
@@ -60,9 +59,9 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
                 dbc.CardHeader([html.H2(t("officials_ranked", lang), className="panel-title"),
                                 html.Span(id="ranking-count", className="small text-muted")],
                                className="d-flex justify-content-between align-items-center"),
-                dbc.CardBody(dcc.Loading(tables.server_table("ranking-table", ranking_columns(lang), RANKING_PAGE,
-                                                             sort_by=[{"column_id": "task_score", "direction": "desc"}]),
-                                         delay_show=150)),
+                dbc.CardBody(common.loading(tables.server_table(
+                    "ranking-table", ranking_columns(lang), RANKING_PAGE,
+                    sort_by=[{"column_id": "task_score", "direction": "desc"}]))),
             ], className="panel mb-3"), xxl=8, lg=12),
             dbc.Col(common.panel(t("rule_items", lang), "uv-rules", lang, min_height=120, content=built.get("uv-rules")),
                     xxl=4, lg=12),
@@ -137,7 +136,7 @@ def _ranking_rows(df, period: str, lang: str) -> list[dict]:
 def rule_list(cur, items: list[dict], period: str, lang: str, *, limit: int = 50):
     """Rule items as a list with kind icons and links to the unit and official."""
     if not items:
-        return common.empty(t("no_rule_items", lang))
+        return common.empty(t("no_rule_items", lang, period=formats.period(period)))
     units = lookups.unit_names(cur, [i["unit_id"] for i in items])
     people = lookups.official_names(cur, [i["official_id"] for i in items])
     entries = []

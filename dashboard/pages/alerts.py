@@ -92,7 +92,7 @@ def fill(args, unit, rule, page, sort_by, _version, search):
     if rule in RULES:
         items = items[items["rule_id"] == rule]
     rows, pages = tables.page_of(items, page, settings.current()["PAGE_SIZE"], sort_by, ("order", False))
-    count = f"{formats.number(len(items), ctx.lang)} {t('items', ctx.lang)}" if len(items) else t("no_rule_items", ctx.lang)
+    count = f"{formats.number(len(items), ctx.lang)} {t('items', ctx.lang)}" if len(items) else t("no_rule_items", ctx.lang, period=formats.period(ctx.period))
     new_search = f"?period={ctx.period}&unit={ctx.unit['unit_id']}" + (f"&rule={rule}" if rule in RULES else "")
     return (tables.records(rows.drop(columns=["order", "rule_id"])), pages, count,
             new_search if new_search != search else dash.no_update)
