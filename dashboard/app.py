@@ -9,7 +9,7 @@ from flask import Flask
 
 from dashboard import api, auth, cache, db, ingest, live, scope, settings
 from dashboard.components import shell
-from dashboard.live import kiosk
+from dashboard.live import display, kiosk
 
 
 def create_app(config: dict | None = None) -> dash.Dash:
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     cache.init_app(server, checked["CACHE_ENTRIES"])
     api.init_app(server)
     kiosk.init_app(server)
+    display.init_app(server)
     app = dash.Dash(
         "dashboard", server=server, use_pages=True, pages_folder="pages",
         suppress_callback_exceptions=True,  # page layouts depend on the user, so no validation layout

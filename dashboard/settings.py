@@ -58,6 +58,7 @@ _ALL = (
     Setting("API_MAX_BYTES", 1_000_000, "largest body of a POST to /api/v1/<kind>, in bytes; larger gets 413", minimum=1024),
     Setting("LIVE_PUBLIC_URL", "", "the push server's address as browsers reach it behind a proxy, e.g. https://dash.example/live (default: this host, LIVE_PORT)"),
     Setting("LIVE_ALLOWED_ORIGINS", "", "other page origins allowed to open the push stream, space-separated (the dashboard's own is always allowed)"),
+    Setting("DISPLAY_FRAME_ANCESTORS", "", "origins allowed to frame the wall display /display (signage players), space-separated; empty = none"),
     Setting("LIVE_PORT", -1, "port of the push server (Server-Sent Events); -1 = the dashboard's port + 1, 0 = off (pages poll)", minimum=-1),
 )
 SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in _ALL})

@@ -90,8 +90,10 @@ def live(demo, tmp_path_factory):
     out = run_dashboard("devices", "add", "counter1", "--counter", "Q1", "--db", db)
     token = next(line.split()[-1] for line in out.stdout.splitlines() if line.startswith("token:"))
     assert run_dashboard("devices", "assign", "counter1", demo.official, "--db", db).returncode == 0
+    out = run_dashboard("displays", "add", "tv-dept", "--unit", demo.dept, "--db", db)
+    display_token = next(line.split()[-1] for line in out.stdout.splitlines() if line.startswith("token:"))
     srv = start_server(db, base / "server.log", env={"THUOCDO_LIVE_PORT": str(free_port())})
-    srv.device_token = token
+    srv.device_token, srv.display_token = token, display_token
     yield srv
     stop_server(srv)
 
@@ -109,7 +111,24 @@ def _satisfaction(page) -> str:
     return page.get_attribute("#tile-satisfaction_rate", "data-value")
 
 
+def _poll(page, expression: str, seconds: float = 10):
+    """The display's CSP forbids the eval behind wait_for_function: poll with evaluate."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        value = page.evaluate(expression)
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"not within {seconds} s: {expression}")
+
+
 def test_a_rating_reaches_the_pages_of_its_scope_only(browser, live, demo):
+    tv_context = browser.new_context(viewport={"width": 1920, "height": 1080})
+    tv = tv_context.new_page()
+    tv.goto(f"{live.base_url}/display/{live.display_token}")
+    _poll(tv, "window.__display && window.__display.connected && window.__display.version > 0")
+    tv.evaluate("window.__notReloaded = true")
+    tv_version = tv.evaluate("window.__display.version")
     dept = _open(browser, live, demo.logins["leader"], f"/unit/{demo.dept}?period={demo.period}")
     city = _open(browser, live, demo.logins["admin"], f"/unit/{demo.root}?period={demo.period}")
     other = _open(browser, live, demo.logins["admin"], f"/unit/{demo.other_dept}?period={demo.period}")
@@ -128,9 +147,13 @@ def test_a_rating_reaches_the_pages_of_its_scope_only(browser, live, demo):
         assert page.evaluate("performance.getEntriesByType('navigation').length") == 1
         stamp = page.text_content("#data-as-of")
         assert stamp.startswith("Cập nhật lúc ") and len(stamp.split()[-1]) == 8, stamp
+    _poll(tv, f"window.__display.version > {tv_version}")
+    feed = tv.evaluate("document.body.textContent")  # the feed may be a rotating panel not shown now
+    assert tv.evaluate("window.__notReloaded") is True and "Q1" in feed, "the rating is in the display's feed"
     elapsed = time.monotonic() - posted
     assert elapsed < 10
     screenshot(dept[1], "live-unit-updated-1920x1080")
+    tv_context.close()
     time.sleep(1.5)  # the other department's page heard nothing and asked for nothing
     assert other[1].evaluate("window.__callbacks") == other_calls
     for context, _ in (dept, city, other):
