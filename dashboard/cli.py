@@ -271,7 +271,11 @@ def serve_command(args) -> int:
     print(f"push: http://{args.host}:{push_server.port}/events" if push_server else
           f"push: off (pages poll every {checked['POLL_SECONDS']} s)", flush=True)
     try:
+        # poll(), not select(): the push's streams take file descriptors past select()'s 1,024,
+        # where waitress would stop with "filedescriptor out of range". Connections beyond the
+        # threads wait in waitress's queue (API requests wait for their batch's commit).
         waitress.serve(server, host=args.host, port=args.port, threads=checked["THREADS"],
+                       connection_limit=checked["CONNECTIONS"], asyncore_use_poll=True,
                        ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True)
     finally:
         ctl.stop()

@@ -37,6 +37,12 @@ from etl.loader import KIND_ORDER, LoadDetails, load_file
 log = logging.getLogger("thuocdo.writer")
 
 
+# API records of a batch load in this order, each kind answered as soon as it has committed:
+# citizens' ratings first (a tap is what a screen waits for), then the references a fact may
+# name, then the other facts.
+_RECORDS_FIRST = ("ratings",) + tuple(k for k in KIND_ORDER if k != "ratings")
+
+
 @dataclass(frozen=True)
 class Commit:
     """What one load changed: the data version after it, and the units whose subtree figures
@@ -224,7 +230,7 @@ class Writer:
         for arrival in arrivals:
             if arrival.kind:
                 by_kind.setdefault(arrival.kind, []).append(arrival)
-        for kind in sorted(by_kind, key=KIND_ORDER.index):
+        for kind in sorted(by_kind, key=_RECORDS_FIRST.index):
             group = by_kind[kind]
             try:
                 self._load_records(kind, group)

@@ -137,11 +137,13 @@ class Server:
         return self.log_path.read_text(encoding="utf-8", errors="replace")
 
 
-def start_server(db: Path, log_path: Path, *extra, env: dict | None = None, timeout: float = 120) -> Server:
-    """`python -m dashboard serve` on a free loopback port; returns once /login answers
-    (opening a database may first apply a schema upgrade)."""
-    port = free_port()
-    log = open(log_path, "w", encoding="utf-8")
+def start_server(db: Path, log_path: Path, *extra, env: dict | None = None, timeout: float = 120,
+                 port: int | None = None) -> Server:
+    """`python -m dashboard serve` on a free loopback port (or `port`, to restart a server where
+    its screens expect it); returns once /login answers (opening a database may first apply a
+    schema upgrade). The log is appended to."""
+    port = port or free_port()
+    log = open(log_path, "a", encoding="utf-8")
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port), *extra],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,

@@ -13,8 +13,6 @@ import os
 import re
 import shutil
 import socket
-import subprocess
-import sys
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -23,7 +21,7 @@ import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import ARTIFACTS, REPO, SECRET, Server, free_port, run_dashboard, stop_server
+from conftest import ARTIFACTS, Server, free_port, run_dashboard, start_server, stop_server
 
 TOKEN_LINE = re.compile(r"^token: (\S+)$", re.M)
 AS_OF = re.compile(r"^\d\d:\d\d:\d\d \d\d/\d\d/\d{4}$")
@@ -34,25 +32,8 @@ VIEWPORTS = ((1920, 1080), (1280, 720), (390, 844))
 # --- the server ----------------------------------------------------------------------------
 
 def start_server_on(db: Path, log_path: Path, port: int, timeout: float = 120) -> Server:
-    """conftest.start_server on a given port (to restart a server where its screens expect it)."""
-    log = open(log_path, "a", encoding="utf-8")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "dashboard", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port)],
-        cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
-        env={**os.environ, "THUOCDO_SECRET_KEY": SECRET, "THUOCDO_POLL_SECONDS": "1"})
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()}")
-        try:
-            if requests.get(base + "/login", timeout=2).status_code == 200:
-                return Server(base, db, log_path, proc)
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError(f"server did not start:\n{log_path.read_text()}")
+    """The server on a given port (its push server on the next one, LIVE_PORT -1)."""
+    return start_server(db, log_path, timeout=timeout, port=port, env={"THUOCDO_LIVE_PORT": "-1"})
 
 
 def _free_pair() -> int:

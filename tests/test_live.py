@@ -187,3 +187,21 @@ def test_the_push_refuses_forged_subscriptions_and_foreign_origins(live, browser
 def _live_port(srv) -> int:
     import re
     return int(re.search(r"push: http://[^:]+:(\d+)", srv.log()).group(1))
+
+
+def test_the_server_keeps_serving_past_1024_open_streams(live):
+    """The push holds a socket per open screen: with more than select()'s 1,024 file descriptors
+    open, waitress must still answer (it polls instead), and the push must still accept."""
+    port = _live_port(live)
+    idle = []
+    try:
+        for _ in range(1100):  # connected but silent: held until the push's 10 s read timeout
+            idle.append(socket.create_connection(("127.0.0.1", port), timeout=5))
+        time.sleep(0.5)
+        for _ in range(5):
+            assert requests.get(live.base_url + "/login", timeout=10).status_code == 200
+        assert _raw_get(port, "/events?s=forged", None).startswith("HTTP/1.1 403")
+        assert live.proc.poll() is None
+    finally:
+        for s in idle:
+            s.close()
