@@ -187,7 +187,7 @@ class Stream:
         self._stop.set()
         for t in self._threads:
             t.join()
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)  # a saturated server left a backlog
 
     def reset(self) -> None:
         self.latency = {"ratings": [], "tasks": []}

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
 from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, jsonify, make_response, redirect, render_template_string, request, url_for
@@ -210,6 +211,12 @@ def page():
     return _html(html, connect=(origin,) if origin else ())
 
 
+# Screens are background work: one state is built at a time, so a wave of screens refreshing
+# after a commit queues behind itself instead of taking the CPU (and the GIL) from the people
+# clicking through pages. A screen that waits shows the newest state when its turn comes.
+_BUILDS = threading.Semaphore(1)
+
+
 def _change(display: tokens.Display):
     """The last change of the display's unit subtree (after catching up with the file)."""
     scope_version(display.unit_id)
@@ -226,8 +233,9 @@ def _state_data(display: tokens.Display, lang: str, version: int) -> dict:
         return cached(0, name, args + (today.isoformat(),), fn)
 
     def build():
-        return display_panels.build(cur, display.unit_id, display.panels, lang, today=today,
-                                    latest_ratings=hub().latest_ratings, memo=memo)
+        with _BUILDS:
+            return display_panels.build(cur, display.unit_id, display.panels, lang, today=today,
+                                        latest_ratings=hub().latest_ratings, memo=memo)
     return cached(version, "display", (display.unit_id, display.panels, lang, today.isoformat()), build)
 
 

@@ -32,6 +32,7 @@ from dashboard.metrics.definitions import LOCAL_TZ
 
 log = logging.getLogger("thuocdo.push")
 PING_SECONDS = 5.0
+MIN_EVENT_GAP = 1.0               # a scope's events at most this often; the newest goes when due
 RECHECK_SECONDS = 15.0
 SUBSCRIPTION_MAX_AGE = 3 * 86400  # a display reloads nightly and gets a new one
 MAX_BUFFERED = 64 * 1024          # a client this far behind is dropped (it reconnects and catches up)
@@ -60,6 +61,8 @@ class PushServer:
         self._signer = signer(secret)
         self.allowed_origins = set(allowed_origins)
         self._streams: dict[str, set[_Stream]] = {}
+        self._last_sent: dict[str, float] = {}      # unit -> when its last version event went out
+        self._due: dict[str, Change] = {}           # unit -> the newest change held back meanwhile
         self._loop: asyncio.AbstractEventLoop | None = None
         self._server: asyncio.AbstractServer | None = None
         self._ready = threading.Event()
@@ -180,6 +183,7 @@ class PushServer:
             streams.discard(stream)
             if not streams:
                 del self._streams[stream.unit_id]
+                self._last_sent.pop(stream.unit_id, None)
         stream.writer.close()
 
     # --- sending -----------------------------------------------------------------------
@@ -189,9 +193,28 @@ class PushServer:
             self._loop.call_soon_threadsafe(self._broadcast, change)
 
     def _broadcast(self, change: Change) -> None:
+        """Each subscribed scope the change touched hears of it, at most every MIN_EVENT_GAP
+        seconds: a busy scope (the city, under a stream) gets one event with the newest version
+        per second instead of one per batch, and its pages refetch once."""
         units = list(self._streams) if change.touched is None else [u for u in change.touched if u in self._streams]
+        now = time.monotonic()
         for unit_id in units:
-            self._send_all(self._streams.get(unit_id, ()), _event("version", unit_id, change))
+            wait = self._last_sent.get(unit_id, 0.0) + MIN_EVENT_GAP - now
+            if wait <= 0:
+                self._send_version(unit_id, change)
+            else:
+                if unit_id not in self._due:
+                    self._loop.call_later(wait, self._send_due, unit_id)
+                self._due[unit_id] = change
+
+    def _send_due(self, unit_id: str) -> None:
+        change = self._due.pop(unit_id, None)
+        if change is not None:
+            self._send_version(unit_id, change)
+
+    def _send_version(self, unit_id: str, change: Change) -> None:
+        self._last_sent[unit_id] = time.monotonic()
+        self._send_all(self._streams.get(unit_id, ()), _event("version", unit_id, change))
 
     def _send_all(self, streams, payload: bytes) -> None:
         for stream in list(streams):
