@@ -82,7 +82,7 @@ def now_local() -> str:
 
 # --- preparing the copy ------------------------------------------------------------------------
 
-def prepare(source: Path, work: Path, displays: int) -> dict:
+def prepare(source: Path, work: Path, displays: int, display_units: int = 0) -> dict:
     """Copy the database, add the bench's login, devices and displays; pick whom to rate."""
     from dashboard import tokens, users
     from etl.db import connect
@@ -111,8 +111,11 @@ def prepare(source: Path, work: Path, displays: int) -> dict:
     units_with_people = [r[0] for r in cur.execute("SELECT DISTINCT unit_id FROM officials WHERE active").fetchall()]
     all_units = [r[0] for r in cur.execute("SELECT unit_id FROM units").fetchall()]
     screens = [("bench-tv-0", unit, tokens.add_display(cur, "bench-tv-0", unit))]
+    # Screens at random units (a third anywhere in the tree, the rest where officials work), or
+    # spread over a pool of `display_units` of them (several screens per office).
+    pool = rng.sample(units_with_people, display_units) if display_units else None
     for i in range(1, displays):
-        target = rng.choice(all_units if i % 3 == 0 else units_with_people)
+        target = pool[i % len(pool)] if pool else rng.choice(all_units if i % 3 == 0 else units_with_people)
         screens.append((f"bench-tv-{i}", target, tokens.add_display(cur, f"bench-tv-{i}", target)))
     officials = [r[0] for r in cur.execute(  # USING SAMPLE applies before a WHERE: sample a subquery
         "SELECT * FROM (SELECT official_id FROM officials WHERE active) USING SAMPLE 20000 ROWS (reservoir, 3)"
@@ -547,6 +550,8 @@ def main() -> None:
     ap.add_argument("--work", type=Path, default=REPO / "data" / "bench" / "realtime")
     ap.add_argument("--taps", type=int, default=50)
     ap.add_argument("--displays", type=int, default=1000)
+    ap.add_argument("--display-units", type=int, default=0,
+                    help="spread the displays over this many units (default: each at a random unit)")
     ap.add_argument("--analysts", type=int, default=20)
     ap.add_argument("--minutes", type=float, default=5)
     ap.add_argument("--soak-minutes", type=float, default=0, help="a display in Chromium for this long (30 for the target)")
@@ -559,7 +564,7 @@ def main() -> None:
         raise SystemExit(f"no database at {args.db}; build it with `python -m etl demo --scale city --db {args.db}`")
     skip = set(filter(None, args.skip.split(",")))
     (REPO / "bench" / "results").mkdir(exist_ok=True)
-    info = prepare(args.db, args.work, args.displays)
+    info = prepare(args.db, args.work, args.displays, args.display_units)
     print(f"data: {info['sizes']} ({info['file_gb']} GB); {len(info['screens'])} displays", flush=True)
     report: dict = {"date": str(dt.date.today()), "sizes": info["sizes"], "file_gb": info["file_gb"], "args": vars(args)}
     srv = start_server(info["db"], args.work / "server.log", env={"THUOCDO_LIVE_PORT": str(free_port()),
