@@ -40,7 +40,7 @@ def _user_menu(lang: str) -> html.Div:
     role = ROLE_LABEL[current_user.role][0 if lang == "vi" else 1]
     return html.Div([
         # The newest data's time; a page of one unit shows its unit's instead (assets/20_live.js).
-        html.Span(t("updated_at", lang) + live.as_of_text(live.hub().of(None).at), id="data-as-of",
+        html.Span(t("updated_at", lang) + live.hub().of(None).local_time.strftime("%H:%M:%S"), id="data-as-of",
                   className="navbar-text text-light me-3 small data-as-of", role="status",
                   **{"data-prefix": t("updated_at", lang)}),
         html.Span([html.Span(current_user.username, className="fw-semibold"), " · ", role],

@@ -73,14 +73,7 @@ def page_args(unit_id: str) -> dict:
     push URL, the scope's version and the time of its last change, for its `page-args` store."""
     change = hub().of(unit_id)
     return {"live": subscription_url(unit_id, session_subject()), "version": change.version,
-            "as_of": as_of_text(change.at)}
-
-
-def as_of_text(at: float) -> str:
-    """hh:mm:ss in Hanoi time, as "Cập nhật lúc" shows it."""
-    from dashboard.metrics.definitions import LOCAL_TZ
-    import datetime as dt
-    return dt.datetime.fromtimestamp(at, LOCAL_TZ).strftime("%H:%M:%S")
+            "as_of": change.local_time.strftime("%H:%M:%S")}
 
 
 def session_subject() -> str:

@@ -21,7 +21,6 @@ and every view checks the display token itself; every other route still needs a 
 """
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import threading
 from urllib.parse import urlsplit
@@ -32,7 +31,7 @@ from dashboard import auth, db, settings, tokens
 from dashboard.cache import cached
 from dashboard.i18n import current_lang
 from dashboard.live import build_id, display_panels, hub, scope_version, subscription_url
-from dashboard.metrics.definitions import LOCAL_TZ, today_local
+from dashboard.metrics.definitions import today_local
 
 log = logging.getLogger("thuocdo.display")
 COOKIE = "thuocdo_display"
@@ -248,8 +247,7 @@ def state():
     change = _change(display)
     data = dict(_state_data(display, lang, change.version))
     unit = data.pop("unit")
-    at = dt.datetime.fromtimestamp(change.at, LOCAL_TZ)
-    resp = jsonify(unit=unit, version=change.version, as_of=at.strftime("%H:%M:%S %d/%m/%Y"),
+    resp = jsonify(unit=unit, version=change.version, as_of=change.local_time.strftime("%H:%M:%S %d/%m/%Y"),
                    build=build_id(), rotate_seconds=display.rotate_seconds, panels=list(display.panels),
                    live=_live(display), lang=lang, data=data)
     resp.headers["Cache-Control"] = "no-store"

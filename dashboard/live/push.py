@@ -16,7 +16,6 @@ the streams of a logged-out session or a revoked display end.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import json
 import logging
 import threading
@@ -28,7 +27,6 @@ from urllib.parse import parse_qs, urlsplit
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from dashboard.live.versions import Change, ScopeVersions
-from dashboard.metrics.definitions import LOCAL_TZ
 
 log = logging.getLogger("thuocdo.push")
 PING_SECONDS = 5.0
@@ -256,5 +254,5 @@ def _default_port(scheme: str) -> int:
 
 def _event(name: str, unit_id: str, change: Change) -> bytes:
     data = {"scope": unit_id, "version": change.version,
-            "at": dt.datetime.fromtimestamp(change.at, LOCAL_TZ).strftime("%H:%M:%S")}
+            "at": change.local_time.strftime("%H:%M:%S")}
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()

@@ -10,11 +10,14 @@ The hub also keeps the latest citizen ratings that arrived, for the wall display
 """
 from __future__ import annotations
 
+import datetime as dt
 import threading
 import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable
+
+from dashboard.metrics.definitions import LOCAL_TZ
 
 FEED_KEPT = 2000   # newest ratings held for the displays' live feed
 LOG_KEPT = 256     # commits remembered for the subtree rollups' delta (older: read whole again)
@@ -26,6 +29,11 @@ class Change:
     version: int
     touched: frozenset[str] | None  # None: every scope
     at: float                       # time.time() of the commit
+
+    @property
+    def local_time(self) -> dt.datetime:
+        """When the commit happened, in Hanoi time (what "Cập nhật lúc" shows)."""
+        return dt.datetime.fromtimestamp(self.at, LOCAL_TZ)
 
 
 class ScopeVersions:
