@@ -61,7 +61,8 @@ def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 
 
-def _token_hash(token: str) -> str:
+def token_hash(token: str) -> str:
+    """How a session token is stored (sessions.token_hash) and named to the push."""
     return hashlib.sha256(token.encode("ascii")).hexdigest()
 
 
@@ -190,7 +191,7 @@ def start_session(cur, user: User, hours: int, client: str | None = None) -> Use
     now = _now()
     cur.execute("DELETE FROM sessions WHERE expires_at <= ?", [now])
     cur.execute("INSERT INTO sessions VALUES (?, ?, ?, ?, ?)",
-                [_token_hash(token), user.user_id, now, now + timedelta(hours=hours), client])
+                [token_hash(token), user.user_id, now, now + timedelta(hours=hours), client])
     return User(user.user_id, user.username, user.role, user.unit_id, user.official_id, user.active, token)
 
 
@@ -200,10 +201,10 @@ def session_user(cur, token: str) -> User | None:
         return None
     row = cur.execute(
         f"SELECT {_USER_COLUMNS} FROM sessions s JOIN users u ON u.user_id = s.user_id "
-        "WHERE s.token_hash = ? AND s.expires_at > ? AND u.active", [_token_hash(token), _now()]
+        "WHERE s.token_hash = ? AND s.expires_at > ? AND u.active", [token_hash(token), _now()]
     ).fetchone()
     return _row_to_user(row, token) if row else None
 
 
 def end_session(cur, token: str) -> None:
-    cur.execute("DELETE FROM sessions WHERE token_hash = ?", [_token_hash(token)])
+    cur.execute("DELETE FROM sessions WHERE token_hash = ?", [token_hash(token)])

@@ -79,7 +79,9 @@ def page_args(unit_id: str) -> dict:
 def session_subject() -> str:
     """The signed-in user's session as a push subject (its token's hash, never the token)."""
     from flask_login import current_user
-    return "session:" + hashlib.sha256(current_user.get_id().encode("ascii")).hexdigest()
+
+    from dashboard.users import token_hash
+    return "session:" + token_hash(current_user.get_id())
 
 
 def _alive(database):
