@@ -21,7 +21,8 @@ def _make_version_2(path):
     expected = conn.execute("SELECT * FROM official_scores ORDER BY ALL").fetchall()
     conn.execute("DROP TABLE official_scores")
     for kind in (k for k in KINDS.values() if k.hashed_key):
-        conn.execute(f"DROP INDEX IF EXISTS {kind.table}_official")  # DuckDB drops no column under an index
+        for index in ("official", "key"):  # DuckDB drops no column under an index
+            conn.execute(f"DROP INDEX IF EXISTS {kind.table}_{index}")
         conn.execute(f"ALTER TABLE {kind.table} DROP COLUMN key_hash")
     conn.execute("DELETE FROM schema_migrations WHERE version >= 3")
     conn.close()
