@@ -37,7 +37,7 @@ def init_app(server: Flask) -> None:
                idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"])
 
     def tell_hub(commit: Commit) -> None:
-        hub.apply(commit.version, commit.touched, commit.new_ratings)
+        hub.apply(commit.version, commit.touched, commit.new_ratings, commit.kinds)
 
     w.on_commit(tell_hub)
     w.start()

@@ -470,3 +470,43 @@ def test_one_build_per_version_for_every_screen(inproc_display, monkeypatch):
         client.get("/display/api/state")
     assert len(calls) == built + 1 and english["data"]["tiles"]["tiles"][0]["label"] == "On-time rate"
     assert english["version"] == first["version"]
+
+
+def test_a_rating_rebuilds_only_the_panels_that_read_ratings(inproc_display, monkeypatch, demo):
+    """Under a stream, each screen's scope moves every second or so: a rating rebuilds the tiles,
+    the feed and the OKRs, never the units ranking nor the attention list (tasks, evaluations)."""
+    from dashboard import cache, db
+    from dashboard.live import display, display_panels
+    from dashboard.live.versions import ScopeVersions
+    from dashboard.metrics import lookups
+
+    client, token, _ = inproc_display
+    app = client.application
+    with app.app_context():
+        versions = ScopeVersions(lookups.data_version(db.cursor()))  # a hub of the test's own
+    monkeypatch.setattr("dashboard.live.hub", lambda: versions)
+    monkeypatch.setattr(display, "hub", lambda: versions)
+    built = []
+    for name in ("tiles_panel", "children_panel", "ratings_panel", "attention_panel", "okr_panel"):
+        real = getattr(display_panels, name)
+        monkeypatch.setattr(display_panels, name, lambda *a, _n=name, _f=real, **k: built.append(_n) or _f(*a, **k))
+    try:
+        client.get(f"/display/{token}")
+        first = client.get("/display/api/state").get_json()
+        assert set(first["data"]) >= {"tiles", "children", "ratings", "attention", "okr"}
+        built.clear()
+        versions.apply(versions.version + 1, {demo.dept, demo.root}, kinds=("ratings",))
+        after_rating = client.get("/display/api/state").get_json()
+        assert after_rating["version"] == first["version"] + 1
+        assert sorted(built) == ["okr_panel", "ratings_panel", "tiles_panel"]
+        built.clear()
+        versions.apply(versions.version + 1, {demo.dept, demo.root}, kinds=("tasks",))
+        client.get("/display/api/state")
+        assert sorted(built) == ["attention_panel", "children_panel", "okr_panel", "tiles_panel"]
+        built.clear()
+        versions.apply(versions.version + 1, {demo.other_dept, demo.root}, kinds=("tasks",))
+        client.get("/display/api/state")
+        assert built == []  # another department's commit: nothing of this screen moved
+    finally:
+        with app.app_context():
+            cache.panel_cache().clear()  # its versions were the test's own

@@ -37,6 +37,20 @@ def test_scope_versions():
     assert v.apply(15, {"A"}) is None                   # old news
 
 
+def test_scope_versions_by_kind():
+    """A panel that reads tasks only keeps its version when ratings arrive."""
+    v = ScopeVersions(10, clock=lambda: 100.0)
+    v.apply(11, {"A", "ROOT"}, kinds=("tasks",))
+    v.apply(12, {"A", "ROOT"}, kinds=("ratings",))
+    v.apply(13, {"B", "ROOT"}, kinds=("tasks",))
+    assert v.of("A").version == 12
+    assert (v.of("A", ("tasks",)).version, v.of("A", ("ratings",)).version) == (11, 12)
+    assert v.of("A", ("tasks", "evaluations")).version == 11 and v.of("ROOT", ("tasks",)).version == 13
+    assert v.of("C", ("tasks",)).version == 10
+    v.apply(14, None, kinds=("units",))                 # everything moved, whatever kinds it names
+    assert v.of("A", ("ratings",)).version == v.of("C", ("tasks",)).version == 14
+
+
 def _fields(r: subtrees.SubtreeRollups) -> dict:
     return {"sums": r.sums, "rated": r.rated, "open_due": r.open_due, "hits": r.hits, "people": r.people,
             "unit_hits": {k: sorted(v, key=subtrees.hit_order) for k, v in r.unit_hits.items()},

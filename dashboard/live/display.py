@@ -224,17 +224,23 @@ def _change(display: tokens.Display):
 
 def _state_data(display: tokens.Display, lang: str, version: int) -> dict:
     """The panels' data, built once per (scope version, unit, panels, language, day) and
-    shared by every screen showing the same."""
+    shared by every screen showing the same; each panel again only when the kinds of data
+    it reads moved in the scope."""
     today = today_local()
     cur = db.cursor()
 
     def memo(name, args, fn):  # the same days of last month: fixed for the day
         return cached(0, name, args + (today.isoformat(),), fn)
 
+    def panel_memo(panel, period, fn):  # a panel moves only with the kinds of data it reads
+        kinds = display_panels.PANEL_KINDS[panel]
+        moved = version if kinds is None else hub().of(display.unit_id, kinds).version
+        return cached(moved, "display-panel", (display.unit_id, panel, period, lang, today.isoformat()), fn)
+
     def build():
         with _BUILDS:
             return display_panels.build(cur, display.unit_id, display.panels, lang, today=today,
-                                        latest_ratings=hub().latest_ratings, memo=memo)
+                                        latest_ratings=hub().latest_ratings, memo=memo, panel_memo=panel_memo)
     return cached(version, "display", (display.unit_id, display.panels, lang, today.isoformat()), build)
 
 

@@ -122,16 +122,26 @@ def texts(lang: str) -> dict[str, str]:
 
 # --- the whole display ------------------------------------------------------------------
 
+# The data kinds each panel reads (None: any). A commit of other kinds leaves a panel as it
+# was: a rating moves the tiles, the feed and the OKRs (a key result may measure satisfaction),
+# never the on-time ranking of units or officials, nor who has overdue tasks or a KHT.
+PANEL_KINDS: dict[str, tuple[str, ...] | None] = {
+    "tiles": None, "children": ("tasks",), "ratings": ("ratings",),
+    "attention": ("tasks", "evaluations"), "okr": None}
+
+
 def build(cur, unit_id: str, panels, lang: str = "vi", today: dt.date | None = None,
           now: dt.datetime | None = None, latest_ratings: Callable | None = None,
-          memo: Callable | None = None) -> dict:
+          memo: Callable | None = None, panel_memo: Callable | None = None) -> dict:
     """The data of every panel in `panels` for the unit's subtree, as of today.
     latest_ratings(units, limit): the newest ratings of those units (the live hub's feed);
     memo(name, args, build): caches something that depends on the day only (the same days of
-    the previous month); None builds every time."""
+    the previous month); panel_memo(panel, period, build): caches one panel's data (the
+    display keys it by its scope's last change of the panel's PANEL_KINDS). None: build."""
     today = today or today_local()
     now = now or dt.datetime.now(LOCAL_TZ).replace(tzinfo=None)
     memo = memo or (lambda _name, _args, fn: fn())
+    panel_memo = panel_memo or (lambda _panel, _period, fn: fn())
     tree = subtree_rollups(cur)
     if unit_id not in tree.units:
         raise LookupError(f"unknown unit {unit_id}")
@@ -140,17 +150,16 @@ def build(cur, unit_id: str, panels, lang: str = "vi", today: dt.date | None = N
            "period": period, "running": running,
            "period_label": text("running_month", lang) if running else
            text("month_n", lang, period=formats.period(period))}
+    builders = {
+        "tiles": lambda: tiles_panel(cur, tree, unit_id, period, running, today, now, lang, memo),
+        "children": lambda: children_panel(cur, tree, unit_id, period, lang, today),
+        "ratings": lambda: ratings_panel(cur, tree, unit_id, today, lang, latest_ratings),
+        "attention": lambda: attention_panel(cur, tree, unit_id, today, lang),
+        "okr": lambda: okr_panel(cur, unit_id, period, lang, today),
+    }
     for name in panels:
-        if name == "tiles":
-            out["tiles"] = tiles_panel(cur, tree, unit_id, period, running, today, now, lang, memo)
-        elif name == "children":
-            out["children"] = children_panel(cur, tree, unit_id, period, lang, today)
-        elif name == "ratings":
-            out["ratings"] = ratings_panel(cur, tree, unit_id, today, lang, latest_ratings)
-        elif name == "attention":
-            out["attention"] = attention_panel(cur, tree, unit_id, today, lang)
-        elif name == "okr":
-            out["okr"] = okr_panel(cur, unit_id, period, lang, today)
+        if name in builders:
+            out[name] = panel_memo(name, (period, running), builders[name])
     return out
 
 

@@ -5,6 +5,8 @@ writer tells this hub what each commit touched: a rating in one commune moves th
 and its ancestors, not the other 125 communes. A scope's version is the last commit that
 touched it (or the last commit that touched everything: units, officials, evaluations,
 OKRs). Panels are cached under their scope's version and open pages subscribe to theirs.
+A panel that reads only some kinds of data (a display's units ranking reads tasks, not
+ratings) can ask for the last change by those kinds: a rating then leaves it as it was.
 
 The hub also keeps the latest citizen ratings that arrived, for the wall displays' feed.
 """
@@ -45,6 +47,7 @@ class ScopeVersions:
         self.version = version                  # the newest data version known
         self._everything = Change(version, None, clock() if at is None else at)  # the last change of every scope
         self._scoped: dict[str, Change] = {}    # unit -> its last own change, when newer than _everything
+        self._scoped_kind: dict[tuple[str, str], Change] = {}  # (unit, kind) -> the same, by commits of that kind
         self.log: deque[Change] = deque(maxlen=LOG_KEPT)
         self.feed: deque[tuple] = deque(maxlen=FEED_KEPT)
         self._listeners: list[Callable[[Change], None]] = []
@@ -53,8 +56,9 @@ class ScopeVersions:
     def on_change(self, listener: Callable[[Change], None]) -> None:
         self._listeners.append(listener)
 
-    def apply(self, version: int, touched, new_ratings=()) -> Change | None:
-        """Record a commit; listeners (the push) hear of it. Older versions are ignored."""
+    def apply(self, version: int, touched, new_ratings=(), kinds=()) -> Change | None:
+        """Record a commit of data of `kinds` (contract kinds, e.g. ("ratings",)); listeners
+        (the push) hear of it. Older versions are ignored."""
         with self._lock:
             if version <= self.version:
                 return None
@@ -63,9 +67,12 @@ class ScopeVersions:
             if change.touched is None:
                 self._everything = change
                 self._scoped.clear()
+                self._scoped_kind.clear()
             else:
                 for unit_id in change.touched:
                     self._scoped[unit_id] = change
+                    for kind in kinds:
+                        self._scoped_kind[unit_id, kind] = change
             self.log.append(change)
             self.feed.extend(new_ratings)
         for listener in self._listeners:
@@ -86,12 +93,16 @@ class ScopeVersions:
             self._behind_since = None
             self.apply(version_in_db, None)
 
-    def of(self, unit_id: str | None) -> Change:
-        """The last change of a unit's subtree (None: the whole tree's newest change)."""
+    def of(self, unit_id: str | None, kinds=None) -> Change:
+        """The last change of a unit's subtree (None: the whole tree's newest change); with
+        `kinds`, the last one by a commit of those kinds or of everything."""
         with self._lock:
             if unit_id is None:
                 return self.log[-1] if self.log and self.log[-1].version == self.version else self._everything
-            return self._scoped.get(unit_id, self._everything)
+            if kinds is None:
+                return self._scoped.get(unit_id, self._everything)
+            return max((self._scoped_kind.get((unit_id, kind), self._everything) for kind in kinds),
+                       key=lambda change: change.version, default=self._everything)
 
     def changes_after(self, version: int) -> list[Change] | None:
         """The commits after `version`, oldest first; None when the log no longer holds them
