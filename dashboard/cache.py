@@ -18,12 +18,24 @@ from plotly.io.json import to_json_plotly
 _EXTENSION = "thuocdo_cache"
 
 
+class _Pending:
+    """A build in progress that other requests for the same key wait for."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value: Any = None
+        self.failed = False
+
+
 class PanelCache:
-    """A thread-safe LRU; two threads building the same key at once both build, one wins."""
+    """A thread-safe LRU. A key is built by one thread at a time: under a stream of commits
+    every scope's panels are new every second or so, and the viewers who ask for one while
+    it is being built wait for that build instead of each building it again."""
 
     def __init__(self, max_entries: int):
         self.max_entries = max_entries
         self._data: OrderedDict[Hashable, Any] = OrderedDict()
+        self._building: dict[Hashable, _Pending] = {}
         self._lock = threading.Lock()
         self.hits = self.misses = 0
 
@@ -33,14 +45,29 @@ class PanelCache:
                 self._data.move_to_end(key)
                 self.hits += 1
                 return self._data[key]
-            self.misses += 1
-        value = build()
-        with self._lock:
-            self._data[key] = value
-            self._data.move_to_end(key)
-            while len(self._data) > self.max_entries:
-                self._data.popitem(last=False)
-        return value
+            pending = self._building.get(key)
+            owner = pending is None
+            if owner:
+                pending = self._building[key] = _Pending()
+                self.misses += 1
+        if not owner:
+            pending.done.wait()
+            return build() if pending.failed else pending.value  # its error is the builder's to report
+        try:
+            pending.value = build()
+        except BaseException:
+            pending.failed = True
+            raise
+        finally:
+            with self._lock:
+                del self._building[key]
+                if not pending.failed:
+                    self._data[key] = pending.value
+                    self._data.move_to_end(key)
+                    while len(self._data) > self.max_entries:
+                        self._data.popitem(last=False)
+            pending.done.set()
+        return pending.value
 
     def peek(self, key: Hashable) -> Any:
         """The value if built already, else None (never builds)."""

@@ -58,6 +58,36 @@ def _fields(r: subtrees.SubtreeRollups) -> dict:
             "descendants": r.descendants, "periods": r.periods}
 
 
+def test_viewers_asking_for_a_panel_being_built_wait_for_that_build():
+    """Under a stream every scope's panels are new each second: one build per key, not one
+    per viewer who asks while it runs; a failed build is not cached and the waiter retries."""
+    import threading
+
+    from dashboard.cache import PanelCache
+
+    cache, calls, release = PanelCache(10), [], threading.Event()
+
+    def slow():
+        calls.append(1)
+        release.wait(5)
+        return "panel"
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(cache.get_or_build("k", slow))) for _ in range(8)]
+    for th in threads:
+        th.start()
+    time.sleep(0.2)
+    release.set()
+    for th in threads:
+        th.join(5)
+    assert results == ["panel"] * 8 and len(calls) == 1
+
+    def broken():
+        raise ValueError("no")
+    with pytest.raises(ValueError):
+        cache.get_or_build("bad", broken)
+    assert cache.get_or_build("bad", lambda: "fixed") == "fixed"
+
+
 def test_advancing_the_rollups_equals_reading_them_again(demo, tmp_path):
     """Random task completions, new tasks and ratings (with dissatisfied ones, which move the
     rating_not_supported rule): the previous version with the touched units read again equals
