@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, auth, cache, db, ingest, live, scope, settings
+from dashboard import api, auth, cache, db, headers, ingest, limits, live, scope, settings
 from dashboard.components import shell
 from dashboard.live import display, kiosk
 
@@ -25,6 +25,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     api.init_app(server)
     kiosk.init_app(server)
     display.init_app(server)
+    limits.init_app(server)  # last: its size check is the first hook to run, before the gate reads anything
     app = dash.Dash(
         "dashboard", server=server, use_pages=True, pages_folder="pages",
         suppress_callback_exceptions=True,  # page layouts depend on the user, so no validation layout
@@ -33,4 +34,5 @@ def create_app(config: dict | None = None) -> dash.Dash:
     )
     app.layout = shell.layout
     scope.guard_pages(dash.page_registry)
+    headers.init_app(app)  # last: its hook runs after every other, on every response
     return app

@@ -5,18 +5,41 @@
 - Every request needs a live session except the login page and the language switch.
 - POSTs need a CSRF token: the login form carries it as a field; Dash callbacks send it as
   the X-CSRFToken header, read from the `_csrf_token` cookie (Dash's built-in support).
-- Failed sign-ins are throttled per username and per client address, and answered with
-  the same page whether the user exists or not.
+- Every state-changing request (POST, PUT, PATCH, DELETE) must also come from a page of this
+  dashboard: its `Origin` (or, without one, its `Referer`) must be this server's own origin,
+  scheme://host:port (https when COOKIE_SECURE; or one of PUBLIC_ORIGINS behind a proxy that
+  rewrites Host), else 403. Cookies are not isolated by port, so a page on another port of the
+  same host can read `_csrf_token`; it cannot make the browser lie about its origin. Browsers
+  send `Origin` on every cross-origin POST ("null" when hidden), so a request with neither
+  header is not a browser riding someone's cookies (a device, a script): it still needs its
+  own session and token, or a device token.
+- Failed sign-ins are throttled so that an attacker is slowed without locking the owner out,
+  and answered with the same page whether the user exists or not:
+  - a browser that has signed in as a user before carries a signed "known browser" cookie for
+    that user (`thuocdo_known`, on /login only); its failures count against that cookie alone,
+    so no one else's guesses (from anywhere, behind the same proxy or not) ever throttle it;
+  - any other attempt counts against the (username, client address) pair (LOGIN_MAX_FAILURES
+    per window), the client address (4x, many names from one place) and the username across
+    all addresses (4x, a guess spread over many addresses). So a third party's guesses throttle
+    their own address first; only a wide attack holds back the owner, and then only on a
+    browser they have never signed in with.
+  - Memory is bounded: keys are hashed to 16 bytes, at most THROTTLE_KEYS are kept (the least
+    recently failing is forgotten first), keys with no failure in the window are dropped, a
+    refused attempt adds nothing, and a username longer than any user's (64) is refused before
+    it is looked at. The login body itself is capped at 16 KiB (dashboard/limits.py).
 """
 from __future__ import annotations
 
+import hashlib
 import hmac
 import logging
 import secrets
 import threading
 import time
-from collections import defaultdict, deque
+from collections import OrderedDict, deque
 from urllib.parse import urlsplit
+
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from flask import (Blueprint, Flask, current_app, jsonify, make_response, redirect,
                    render_template_string, request, session, url_for)
@@ -42,17 +65,29 @@ def token_endpoint(blueprint_name: str, view_name: str) -> None:
 
 
 class Throttle:
-    """Sliding-window counter of failures per key (username, client address)."""
+    """Sliding-window counts of failures per key, in bounded memory (see the module docstring)."""
 
-    def __init__(self, limit: int, window: float, clock=time.monotonic):
-        self.limit, self.window, self.clock = limit, window, clock
-        self._fails: dict[str, deque] = defaultdict(deque)
+    def __init__(self, limit: int, window: float, clock=time.monotonic, max_keys: int = 10_000,
+                 most: int | None = None):
+        self.limit, self.window, self.clock, self.max_keys = limit, window, clock, max_keys
+        self.most = most or 4 * limit  # the largest limit asked about: older failures need not be kept
+        self._fails: OrderedDict[bytes, deque] = OrderedDict()
         self._lock = threading.Lock()
 
-    def _trim(self, key: str, now: float) -> deque:
-        q = self._fails[key]
+    @staticmethod
+    def _key(key: str) -> bytes:
+        return hashlib.blake2b(key.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+
+    def _trim(self, k: bytes, now: float) -> deque | None:
+        """The key's failures inside the window; a key with none is forgotten (never created)."""
+        q = self._fails.get(k)
+        if q is None:
+            return None
         while q and q[0] <= now - self.window:
             q.popleft()
+        if not q:
+            del self._fails[k]
+            return None
         return q
 
     def retry_after(self, key: str, limit: int | None = None) -> float:
@@ -60,17 +95,99 @@ class Throttle:
         limit = limit or self.limit
         with self._lock:
             now = self.clock()
-            q = self._trim(key, now)
-            return max(0.0, q[0] + self.window - now) if len(q) >= limit else 0.0
+            q = self._trim(self._key(key), now)
+            return max(0.0, q[-limit] + self.window - now) if q and len(q) >= limit else 0.0
 
     def fail(self, key: str) -> None:
         with self._lock:
-            now = self.clock()
-            self._trim(key, now).append(now)
+            now, k = self.clock(), self._key(key)
+            q = self._trim(k, now)
+            if q is None:
+                q = self._fails[k] = deque(maxlen=self.most)
+            q.append(now)
+            self._fails.move_to_end(k)
+            while len(self._fails) > self.max_keys:
+                self._fails.popitem(last=False)
 
     def clear(self, key: str) -> None:
         with self._lock:
-            self._fails.pop(key, None)
+            self._fails.pop(self._key(key), None)
+
+    def __len__(self) -> int:
+        return len(self._fails)
+
+
+# A browser that signed in as a user before is trusted not to be the attacker guessing that
+# user's password: it carries this signed cookie (path /login only) and is throttled alone.
+KNOWN_COOKIE = "thuocdo_known"
+KNOWN_DAYS = 365
+THROTTLE_KEYS = 10_000  # ~1 KB each at most: ~10 MB however many names and addresses are tried
+MAX_USERNAME = 64  # users.py's name rule: a longer one is no one's, refused without a lookup
+
+
+def _known_signer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="thuocdo-known-browser")
+
+
+def _known_browser(username: str) -> str | None:
+    """The known-browser cookie's id when it was given to this browser for `username`, else None."""
+    raw = request.cookies.get(KNOWN_COOKIE)
+    if not raw or len(raw) > 512:
+        return None
+    try:
+        value = _known_signer().loads(raw)
+    except BadSignature:
+        return None
+    if isinstance(value, dict) and value.get("u") == username.lower() and isinstance(value.get("n"), str):
+        return value["n"]
+    return None
+
+
+def _throttle_keys(username: str, known: str | None) -> list[tuple[str, int]]:
+    """(key, limit) pairs this attempt is counted against (see the module docstring); the
+    client address's is second."""
+    limit = current_app.extensions["thuocdo_throttle"].limit
+    if known:
+        return [("k:" + known, limit)]
+    addr = request.remote_addr or "?"
+    return [("p:" + username.lower() + "\0" + addr, limit), ("a:" + addr, 4 * limit),
+            ("u:" + username.lower(), 4 * limit)]
+
+
+# --- same-origin check -------------------------------------------------------------------
+
+_DEFAULT_PORT = {"http": 80, "https": 443}
+
+
+def _origin(url: str | None) -> tuple[str, str, int] | None:
+    """(scheme, host, port) of a URL, or None when it has none ("null", garbage)."""
+    try:
+        parts = urlsplit(url or "")
+        if parts.scheme not in _DEFAULT_PORT or not parts.hostname:
+            return None
+        return parts.scheme, parts.hostname.lower(), parts.port or _DEFAULT_PORT[parts.scheme]
+    except ValueError:
+        return None
+
+
+def _own_origins() -> set:
+    """The origins this dashboard's pages are served from, as browsers see them."""
+    checked = settings.current()
+    scheme = "https" if checked["COOKIE_SECURE"] else request.scheme  # secure cookies flow over https only
+    found = {_origin(f"{scheme}://{request.host}")}
+    found.update(_origin(o) for o in checked["PUBLIC_ORIGINS"].split())
+    found.discard(None)
+    return found
+
+
+def _same_origin() -> bool:
+    """A state-changing request comes from one of this dashboard's own pages (or not from a browser)."""
+    sent = request.headers.get("Origin")
+    if sent is None:
+        sent = request.headers.get("Referer")
+        if sent is None:
+            return True  # not a browser: it needs its own session and CSRF token, or a device token
+    return _origin(sent) in _own_origins()
 
 
 def _csrf_token() -> str:
@@ -145,26 +262,34 @@ def login():
     password = request.form.get("password") or ""
     next_url = request.form.get("next", "/")
     throttle: Throttle = current_app.extensions["thuocdo_throttle"]
-    user_key, addr_key = "u:" + username.lower(), "a:" + (request.remote_addr or "?")
-    wait = max(throttle.retry_after(user_key), throttle.retry_after(addr_key, throttle.limit * 4))
-    if wait:
-        log.warning("sign-in throttled: username=%r client=%s", username, request.remote_addr)
+    too_long = len(username) > MAX_USERNAME  # no one's name: refused without a lookup or a hash
+    known = None if too_long else _known_browser(username)
+    keys = _throttle_keys(username, known)
+    if too_long:
+        keys = keys[1:2]  # the client address's count only: a name that is no one's needs no entry
+    wait = max(throttle.retry_after(key, limit) for key, limit in keys)
+    if wait:  # refused: nothing is counted or stored for it
+        log.warning("sign-in throttled: username=%r client=%s", username[:MAX_USERNAME], request.remote_addr)
         return _login_page(t("login_throttled", minutes=max(1, round(wait / 60))), 429, next_url)
     cur = db.cursor()
-    user = users.authenticate(cur, username, password)
+    user = None if too_long else users.authenticate(cur, username, password)
     if user is None:
-        throttle.fail(user_key)
-        throttle.fail(addr_key)
-        log.warning("sign-in failed: username=%r client=%s", username, request.remote_addr)
+        for key, _ in keys:
+            throttle.fail(key)
+        log.warning("sign-in failed: username=%r client=%s", username[:MAX_USERNAME], request.remote_addr)
         return _login_page(t("login_failed"), 401, next_url)
-    throttle.clear(user_key)
+    throttle.clear(keys[0][0])  # this browser's (or this pair's) own count; the wider ones stay
     user = users.start_session(cur, user, settings.current()["SESSION_HOURS"], request.remote_addr)
     session.clear()  # no fixation: a fresh session and CSRF token after sign-in
     session.permanent = True
     login_user(user)
     _csrf_token()
     log.info("signed in: username=%r role=%s client=%s", user.username, user.role, request.remote_addr)
-    return redirect(_safe_next(next_url))
+    resp = redirect(_safe_next(next_url))
+    known_value = _known_signer().dumps({"u": username.lower(), "n": known or secrets.token_urlsafe(12)})
+    resp.set_cookie(KNOWN_COOKIE, known_value, max_age=KNOWN_DAYS * 86400, path=url_for("auth.login"),
+                    httponly=True, samesite="Strict", secure=settings.current()["COOKIE_SECURE"])
+    return resp
 
 
 @bp.route("/logout", methods=["POST"])
@@ -194,7 +319,12 @@ def set_language(code: str):
 
 
 def _gate():
-    """Deny by default: only the login page and language switch are open without a session."""
+    """Deny by default: only the login page and language switch are open without a session;
+    nothing changes state from another origin."""
+    if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin():
+        log.warning("cross-origin %s refused: path=%s origin=%r referer=%r", request.method, request.path,
+                    request.headers.get("Origin"), request.headers.get("Referer"))
+        return jsonify(error="this request did not come from a page of this dashboard"), 403
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in TOKEN_ENDPOINTS:
         return None
     if not current_user.is_authenticated:
@@ -218,9 +348,7 @@ def _after(resp):
                             httponly=False)  # the renderer must read it; the session cookie stays HttpOnly
     if request.path.startswith("/_dash-update") or request.path == "/" or resp.mimetype == "text/html":
         resp.headers["Cache-Control"] = "no-store"
-    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
-    resp.headers.setdefault("X-Frame-Options", "DENY")
-    resp.headers.setdefault("Referrer-Policy", "same-origin")
+    resp.headers.setdefault("X-Frame-Options", "DENY")  # the rest of the security headers: dashboard/headers.py
     return resp
 
 
@@ -240,7 +368,8 @@ def init_app(server: Flask) -> None:
     manager.session_protection = None
     manager.user_loader(lambda token: users.session_user(db.cursor(), token))
     manager.init_app(server)
-    server.extensions["thuocdo_throttle"] = Throttle(checked["LOGIN_MAX_FAILURES"], checked["LOGIN_WINDOW_SECONDS"])
+    server.extensions["thuocdo_throttle"] = Throttle(checked["LOGIN_MAX_FAILURES"], checked["LOGIN_WINDOW_SECONDS"],
+                                                     max_keys=THROTTLE_KEYS)
     server.register_blueprint(bp)
     # Runs before Dash's own hooks would see the request: nothing is served without a session.
     server.before_request_funcs.setdefault(None, []).insert(0, _gate)

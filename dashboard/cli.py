@@ -244,7 +244,7 @@ def _serve_handler(database, extra: dict | None = None):
 def serve_command(args) -> int:
     import waitress
 
-    from dashboard import demo, ingest, live
+    from dashboard import demo, ingest, limits, live
     from dashboard.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -276,7 +276,8 @@ def serve_command(args) -> int:
         # threads wait in waitress's queue (API requests wait for their batch's commit).
         waitress.serve(server, host=args.host, port=args.port, threads=checked["THREADS"],
                        connection_limit=checked["CONNECTIONS"], asyncore_use_poll=True,
-                       ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True)
+                       ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True,
+                       max_request_body_size=limits.server_cap(checked))  # routes' own limits: dashboard/limits.py
     finally:
         ctl.stop()
         writer.stop()  # what has arrived is loaded before the file closes

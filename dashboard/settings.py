@@ -42,6 +42,7 @@ _ALL = (
     Setting("LOGIN_MAX_FAILURES", 5, "failed logins per username (x4 per client address) within the window before throttling", minimum=1),
     Setting("LOGIN_WINDOW_SECONDS", 900, "the window in which failed logins are counted", minimum=1),
     Setting("COOKIE_SECURE", False, "send cookies over HTTPS only; turn on when served behind a TLS proxy"),
+    Setting("PUBLIC_ORIGINS", "", "the dashboard's origins as browsers reach it, space-separated, when a proxy rewrites the Host header, e.g. https://dash.example; a POST from any other page origin gets 403 (default: the request's own scheme://host, https when COOKIE_SECURE)"),
     Setting("POLL_SECONDS", 5, "how often open pages ask for their data version while the push is not connected", minimum=1),
     Setting("CACHE_ENTRIES", 2000, "panels kept in memory, shared by all viewers, dropped when data_version changes", minimum=10),
     Setting("PAGE_SIZE", 20, "rows per page of the explore and alerts tables", minimum=5),
