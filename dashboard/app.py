@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, auth, cache, db, headers, ingest, limits, live, scope, settings
+from dashboard import api, auth, cache, db, headers, ingest, limits, live, payloads, scope, settings
 from dashboard.components import shell
 from dashboard.live import display, kiosk
 
@@ -34,5 +34,6 @@ def create_app(config: dict | None = None) -> dash.Dash:
     )
     app.layout = shell.layout
     scope.guard_pages(dash.page_registry)
+    payloads.init_app(app)  # malformed callback bodies: 400, never an exception
     headers.init_app(app)  # last: its hook runs after every other, on every response
     return app

@@ -6,17 +6,22 @@ exist (so scope is not leaked), and is logged.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 
+import dash
+from dash.exceptions import MissingCallbackContextException
 from flask import request
 from flask_login import current_user
 
 from dashboard.metrics import lookups
 
 log = logging.getLogger("thuocdo.scope")
-_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
-_PERIOD = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Used with fullmatch only: `$` would also match before a final newline, and `\d` matches any
+# Unicode digit (Arabic-Indic, full-width), both of which got past the check and raised later.
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def denied(kind: str, value) -> None:
@@ -46,7 +51,7 @@ def home_unit(cur, u=None) -> str | None:
 def unit(cur, unit_id) -> dict | None:
     """The unit when the user may see it, else None (unknown and out of scope look the same)."""
     u = current_user
-    if isinstance(unit_id, str) and _ID.match(unit_id) and u.role != "official":
+    if isinstance(unit_id, str) and _ID.fullmatch(unit_id) and u.role != "official":
         root = scope_root(u)
         found = lookups.unit(cur, unit_id)
         if found and (root is None or lookups.is_in_scope(cur, root, unit_id)):
@@ -59,7 +64,7 @@ def official(cur, official_id) -> dict | None:
     """The official when the user may see them, else None."""
     u = current_user
     found = None
-    if isinstance(official_id, str) and _ID.match(official_id):
+    if isinstance(official_id, str) and _ID.fullmatch(official_id):
         if u.role == "official":
             found = lookups.official(cur, official_id) if official_id == u.official_id else None
         else:
@@ -75,7 +80,7 @@ def period(cur, value) -> str | None:
     """A well-formed `YYYY-MM`, the default period when empty, None (logged) when malformed."""
     if value in (None, ""):
         return lookups.default_period(cur)
-    if isinstance(value, str) and _PERIOD.match(value):
+    if isinstance(value, str) and _PERIOD.fullmatch(value):
         return value
     denied("period", value)
     return None
@@ -103,16 +108,49 @@ def is_admin() -> bool:
 def guard_pages(registry) -> None:
     """Deny by default for pages too: a page's layout runs only for the roles it declares
     (`register_page(..., roles=...)`); anyone else gets the not-found page, as for an unknown id."""
-    from dashboard.components.common import not_found
+    for page in registry.values():
+        page["layout"] = _guarded(page["layout"], tuple(page.get("roles", ())), page.get("path_template"),
+                                  page["path"])
+
+
+def _guarded(layout, roles: tuple, template: str | None, path: str):
+    """The page's layout behind its role check, taking only the URL arguments it declares.
+
+    Dash calls `layout(**path_variables, **query_parameters)`, so every name in a query string
+    arrives as a keyword: the guard's own state lives in this closure, never in keywords a URL
+    could override (`?_layout=` once replaced a page's body, `?_roles=` passed this check)."""
+    from dashboard.components import common
     from dashboard.i18n import current_lang
 
-    for page in registry.values():
-        layout, roles = page["layout"], tuple(page.get("roles", ()))
+    params = inspect.signature(layout).parameters if callable(layout) else {}
+    declared = {n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
-        def guarded(*args, _layout=layout, _roles=roles, _path=page["path"], **kwargs):
-            if current_user.role not in _roles:
-                denied("page", _path)
-                return not_found(current_lang())
-            return _layout(*args, **kwargs) if callable(_layout) else _layout
+    def guarded(**url_args):
+        if current_user.role not in roles:
+            denied("page", template or path)
+            return common.not_found(current_lang())
+        if not callable(layout):
+            return layout
+        # Unknown names are dropped; a repeated parameter (a list) counts as absent. A query
+        # parameter named like a path variable (`/unit/A?unit=B`) loses to the path.
+        args = {k: v for k, v in url_args.items() if k in declared and isinstance(v, str)}
+        args.update(_path_variables(template))
+        return layout(**args)
 
-        page["layout"] = guarded
+    return guarded
+
+
+def _path_variables(template: str | None) -> dict[str, str]:
+    """The routed path's own variables (Dash merges query parameters over them)."""
+    if not template:
+        return {}
+    try:
+        pathname = dash.callback_context.inputs.get("_pages_location.pathname")
+    except MissingCallbackContextException:  # called outside the pages router: nothing to re-read
+        return {}
+    if not isinstance(pathname, str):
+        return {}
+    pattern = "".join(f"(?P<{part}>.*)" if i % 2 else re.escape(part)  # as Dash's own parser
+                      for i, part in enumerate(re.split(r"<([^>]+)>", template.strip("/"))))
+    found = re.fullmatch(pattern, dash.get_app().strip_relative_path(pathname) or "")
+    return found.groupdict() if found else {}

@@ -25,7 +25,7 @@ MIN_ROTATE_SECONDS = 5
 QUIET_SECONDS = 120          # a device or screen without a heartbeat for longer is flagged quiet
 MAX_TOKEN_LENGTH = 256       # ours are 43 characters; anything far longer is not worth hashing
 MAX_HEARTBEAT_CHARS = 4096   # a heartbeat is stored for people to read, not as a data channel
-_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")  # fullmatch: `$` lets a final newline through
 
 
 # --- tokens --------------------------------------------------------------------------
@@ -50,7 +50,7 @@ def _now() -> datetime:
 
 
 def _check_id(value, what: str, flag: str) -> str:
-    if not isinstance(value, str) or not _ID.match(value):
+    if not isinstance(value, str) or not _ID.fullmatch(value):
         raise DashboardError(f"invalid {what} {value!r}: use 1-64 letters, digits, '.', '_' or '-' ({flag})")
     return value
 

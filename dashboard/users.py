@@ -18,7 +18,7 @@ from dashboard.errors import DashboardError
 ROLES = ("admin", "leader", "analyst", "official")
 PASSWORD_METHOD = "scrypt"
 MIN_PASSWORD = 10
-_NAME = re.compile(r"^[A-Za-z0-9._@-]{1,64}$")
+_NAME = re.compile(r"[A-Za-z0-9._@-]{1,64}")  # fullmatch: `$` lets a final newline through
 # Checked when the username is unknown, so that both failures cost the same time.
 _DUMMY_HASH = generate_password_hash("not a password of anyone", method=PASSWORD_METHOD)
 
@@ -67,7 +67,7 @@ def token_hash(token: str) -> str:
 
 
 def _check_name(username: str) -> str:
-    if not _NAME.match(username or ""):
+    if not _NAME.fullmatch(username or ""):
         raise DashboardError(f"invalid username {username!r}: use 1-64 letters, digits, '.', '_', '@' or '-'")
     return username
 

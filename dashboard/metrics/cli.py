@@ -27,10 +27,10 @@ def kpis_command(args) -> int:
     """Run `kpis` with parsed arguments; prints the object, returns the exit code."""
     from dashboard.metrics.kpis import NotFound, official_kpis, unit_kpis
 
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.period):
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.period):
         print(f"error: --period {args.period!r} is not a month; use YYYY-MM, e.g. 2026-10", file=sys.stderr)
         return EXIT_USAGE
-    if args.as_of and not re.fullmatch(r"\d{4}-\d{2}-\d{2}", args.as_of):
+    if args.as_of and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.as_of):
         print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
         return EXIT_USAGE
     if not Path(args.db).exists():

@@ -106,7 +106,7 @@ def _write(out: Path, scale_name: str, seed: int, until: str,
            say: Callable[[str], None] | None) -> tuple[list[Path], dict[str, int]]:
     if scale_name not in SCALES:
         raise ValueError(f"unknown scale {scale_name!r}; use one of {', '.join(SCALES)}")
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", until):
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", until):
         raise ValueError(f"until must be 'YYYY-MM', not {until!r}")
     say = say or (lambda _msg: None)
     scale = SCALES[scale_name]
