@@ -110,6 +110,9 @@ TEXT: dict[str, tuple[str, str]] = {
     "eval_history": ("Lịch sử đánh giá, xếp loại", "Evaluation history"),
     "stage": ("Bước", "Stage"),
     "actor": ("Người thực hiện", "By"),
+    # An evaluation's actor outside the viewer's scope is shown by role, not name (dashboard/README.md)
+    "actor_above": ("Lãnh đạo cấp trên", "Higher-level leader"),
+    "actor_other": ("Người đánh giá khác", "Another evaluator"),
     "acted_at": ("Thời gian", "When"),
     "note": ("Ghi chú", "Note"),
     "stage_self": ("Tự đánh giá", "Self-assessment"),

@@ -35,6 +35,13 @@ class Col:
     low: float | None = None      # inclusive range for numbers
     high: float | None = None
     range_reason: str = "out_of_range"
+    # Text: names, titles and positions at most 200 characters on one line; comments and
+    # notes (`free`) at most 2,000 and may hold tabs and line breaks (data-contract.md).
+    free: bool = False
+
+    @property
+    def max_chars(self) -> int:
+        return 2000 if self.free else 200
 
 
 @dataclass(frozen=True)
@@ -87,7 +94,7 @@ def _evaluation_columns(owner: Col) -> tuple[Col, ...]:
         Col("rating", "rating"),
         Col("actor_id", "id"),
         Col("acted_at", "timestamp", required=True),
-        Col("note", "text"),
+        Col("note", "text", free=True),
     )
 
 
@@ -140,7 +147,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Col("rated_at", "timestamp", required=True),
         Col("level", "int", required=True, low=1, high=4, range_reason="level_out_of_range"),
         Col("reason", "choice", choices=("cho_lau", "nghiep_vu", "thai_do", "khac")),
-        Col("comment", "text"),
+        Col("comment", "text", free=True),
     ), key=("rating_id",), mode=INSERT_ONLY, hashed_key=True,
         refs=(Ref("official_id", "officials", "official_id", "unknown_official"),)),
     Kind("evaluations", "evaluations",
@@ -177,7 +184,7 @@ KINDS: dict[str, Kind] = {k.name: k for k in (
         Col("checked_at", "timestamp", required=True),
         Col("value", "float", required=True),
         Col("confidence", "float", low=0, high=1, range_reason="confidence_out_of_range"),
-        Col("note", "text"),
+        Col("note", "text", free=True),
     ), key=("kr_id", "checked_at"), mode=INSERT_ONLY,
         refs=(Ref("kr_id", "key_results", "kr_id", "unknown_key_result"),)),
 )}

@@ -15,6 +15,11 @@ _OFFSET = r"^\d{4}-\d{1,2}-\d{1,2}[T ]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?\s*(Z|[+-]\d
 _TS_TYPES = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "TIMESTAMP WITH TIME ZONE")
 _INT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT", "HUGEINT")
 _FLOAT_TYPES = ("FLOAT", "DOUBLE") + _INT_TYPES
+# Characters no stored text may hold (data-contract.md, "Text limits"): C0 and C1 controls and
+# the bidirectional overrides and isolates, which make "Phòng \u202eexe.gnaht" read as
+# "Phòng thang.exe". Comments and notes may also hold tab, LF and CR.
+_BAD_TEXT = r"[\x{0}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
+_BAD_FREE_TEXT = r"[\x{0}-\x{8}\x{b}\x{c}\x{e}-\x{1f}\x{7f}-\x{9f}\x{202a}-\x{202e}\x{2066}-\x{2069}]"
 
 def s(text: str) -> str:
     """A SQL string literal."""
@@ -132,6 +137,15 @@ def problems(col: Col, clean: str, val: str) -> list[tuple[str, str, str]]:
         reason, cond, words = bad_read
         out.append((f"{present} AND ({cond})", reason,
                     f"{s(name + ' ')} || {s(chr(39))} || {shown} || {s(chr(39) + ' ' + words)}"))
+    if col.type == "text":
+        # Counted on the stored (NFC) text; the detail names the length or the character, never
+        # repeats the text (it may be 10,000 characters, or the very thing that is not shown).
+        out.append((f"length({val}) > {col.max_chars}", "text_too_long",
+                    f"{s(name + ' has ')} || length({val}) || {s(f' characters; at most {col.max_chars:,}')}"))
+        bad = s(_BAD_FREE_TEXT if col.free else _BAD_TEXT)
+        out.append((f"regexp_matches({val}, {bad})", "bad_text",
+                    f"{s(name + ' holds the control or bidirectional character ')} || "
+                    f"printf('U+%04X', unicode(regexp_extract({val}, {bad}))) || {s('; send plain text')}"))
     if col.low is not None or col.high is not None:
         checks = []
         if col.low is not None:

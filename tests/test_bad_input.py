@@ -226,6 +226,16 @@ CASES = [
     Bad("tasks_not_utf8.csv", "partial", EXIT_QUARANTINE, {3: "malformed_line"}, rows_read=3, loaded=2,
         good=(("tasks", "task_id", "NV-B17-0001"), ("tasks", "task_id", "NV-B17-0003")), raw_exact=False),
     Bad("tasks_resent.csv", "already_loaded", EXIT_OK, {}, rows_read=0, loaded=0),
+    Bad("units_bad_text.csv", "partial", EXIT_QUARANTINE, {3: "bad_text", 4: "bad_text", 5: "bad_text"},
+        rows_read=4, loaded=1, good=(("units", "unit_id", "PBD.TDP1"),),
+        kept=(("SELECT count(*) FROM units WHERE unit_id IN ('PBD.TDP2', 'PBD.TDP3', 'PBD.TDP4')", [(0,)]),)),
+    Bad("ratings_text_too_long.jsonl", "partial", EXIT_QUARANTINE, {2: "text_too_long", 4: "text_too_long"},
+        rows_read=4, loaded=2,
+        good=(("ratings", "rating_id", "DG-B18-0001"), ("ratings", "rating_id", "DG-B18-0003")),
+        # a comment keeps its line break and tab; exactly 2,000 characters is within the limit
+        kept=(("SELECT comment FROM ratings WHERE rating_id = 'DG-B18-0001'",
+               [("Hướng dẫn kỹ.\nLần sau\tsẽ quay lại",)]),
+              ("SELECT length(comment) FROM ratings WHERE rating_id = 'DG-B18-0003'", [(2000,)]))),
 ]
 
 
@@ -378,14 +388,18 @@ def test_a_csv_the_reader_fails_on_is_not_called_empty(db, tmp_path):
     assert "empty_file" not in entry["reasons"], entry
 
 
-def test_a_quoted_line_break_loads(db, tmp_path):
+def test_a_quoted_line_break_is_read_and_counted_as_one_row(db, tmp_path):
+    """A title is one line (data-contract.md, text limits), so the row with the quoted line break
+    is read whole and quarantined as bad_text, and the next row keeps its physical line number."""
     path = tmp_path / "tasks_note_with_line_break.csv"
     path.write_text(f'{TASK_HEADER}\n{GOOD_TASK.replace("Lập báo cáo tuần", chr(34) + "Lập báo cáo" + chr(10) + "tuần" + chr(34))}\n'
                     f"{LATE_TASK}\n", encoding="utf-8")
     _, entry = load(db, path)
-    assert (entry["status"], entry["loaded"], entry["reasons"]) == ("partial", 1, {"due_before_assigned": 1})
+    assert (entry["status"], entry["loaded"], entry["reasons"]) == (
+        "partial", 0, {"bad_text": 1, "due_before_assigned": 1})
     # The late task starts on physical line 4 of the file.
-    assert query(db, "SELECT line FROM quarantine WHERE batch_id = ?", [entry["batch_id"]]) == [(4,)]
+    assert query(db, "SELECT line, reason FROM quarantine WHERE batch_id = ? ORDER BY line", [entry["batch_id"]]) == [
+        (2, "bad_text"), (4, "due_before_assigned")]
 
 
 def test_line_numbers_after_a_blank_line(db, tmp_path):

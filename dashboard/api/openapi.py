@@ -8,7 +8,8 @@ _RESULT = {
     "properties": {
         "id": {"type": ["string", "integer", "null"], "description": "the record's key (rating_id, task_id, event_id)"},
         "result": {"type": "string", "description": "loaded | duplicate | stale | forbidden | a quarantine reason "
-                                                    "(bad_date, unknown_official, conflict, …; docs/data-contract.md)"},
+                                                    "(bad_date, unknown_official, conflict, bad_text, text_too_long, …; "
+                                                    "docs/data-contract.md)"},
         "status": {"type": "integer", "description": "201 loaded, 200 duplicate or stale, 403 forbidden, 409 conflict, "
                                                     "422 other reasons"},
         "detail": {"type": ["string", "null"]},

@@ -1,7 +1,8 @@
 """Plotly figures from metric results; pure functions (data, lang) -> figure, cached by callers.
 
 Every series differs by colour *and* by line dash or marker or pattern, so no chart relies
-on colour alone; missing rates are gaps, never zeros.
+on colour alone; missing rates are gaps, never zeros. Names from the data reach a figure only
+through dashboard.text.for_plotly (plotly renders <a href> and <span style> from labels).
 """
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dash import dcc
 from plotly.colors import sample_colorscale
 
 from dashboard import formats
+from dashboard.text import for_plotly
 from dashboard.components import palette
 from dashboard.i18n import t
 from dashboard.metrics.definitions import RATINGS
@@ -142,7 +144,7 @@ def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
     hatch = [palette.MISSING_HATCH if r is None else "" for r in rates]
     text = [formats.rate(r, lang) for r in rates]
     fig = go.Figure(go.Treemap(
-        ids=ids, parents=parents, labels=sub["name"].tolist(), values=own, branchvalues="remainder",
+        ids=ids, parents=parents, labels=[for_plotly(n) for n in sub["name"]], values=own, branchvalues="remainder",
         marker=dict(colors=colours, line=dict(color="#ffffff", width=1),
                     pattern=dict(shape=hatch, fgcolor="#8c8c8c", size=6, solidity=0.25)),
         text=text, customdata=[[totals[u]] for u in ids],
@@ -159,7 +161,7 @@ def official_scores(df: pd.DataFrame, lang: str) -> go.Figure:
     fig = go.Figure()
     ratings = [r if isinstance(r, str) else "" for r in df.get("final_rating", pd.Series([None] * len(df)))]
     fig.add_trace(go.Bar(x=_months(df), y=_none(df["final_score"]), name=t("final_score", lang),
-                         text=ratings, textposition="outside",
+                         text=[for_plotly(r) for r in ratings], textposition="outside",
                          marker=dict(color=palette.SKY, pattern=dict(shape="/", fgcolor="#ffffff")),
                          hovertemplate="%{y:,.1f} %{text}"))
     fig.add_trace(go.Scatter(x=_months(df), y=_none(df["task_score"]), name=t("task_score", lang),
@@ -194,7 +196,7 @@ def series_chart(df: pd.DataFrame, x: str, y: str, lang: str, *, percent: bool =
     fig = go.Figure()
     if color and color in df:
         for i, (name, part) in enumerate(df.groupby(color, sort=False)):
-            fig.add_trace(go.Scatter(x=part[x].tolist(), y=_none(part[y]), name=str(name), mode="lines+markers",
+            fig.add_trace(go.Scatter(x=part[x].tolist(), y=_none(part[y]), name=for_plotly(name), mode="lines+markers",
                                      line=dict(color=palette.SERIES[i % len(palette.SERIES)],
                                                dash=palette.LINE_DASHES[i % len(palette.LINE_DASHES)]),
                                      marker=dict(symbol=palette.MARKERS[i % len(palette.MARKERS)], size=7)))
@@ -202,7 +204,7 @@ def series_chart(df: pd.DataFrame, x: str, y: str, lang: str, *, percent: bool =
         fig.add_trace(go.Scatter(x=df[x].tolist(), y=_none(df[y]), name=y_label, mode="lines+markers",
                                  line=dict(color=palette.BLUE, width=2.5), marker=dict(size=8)))
     else:  # categories with long names: horizontal bars, first row on top, one line each
-        fig.add_trace(go.Bar(y=df[x].tolist(), x=_none(df[y]), name=y_label, orientation="h",
+        fig.add_trace(go.Bar(y=[for_plotly(v) for v in df[x]], x=_none(df[y]), name=y_label, orientation="h",
                              marker=dict(color=palette.BLUE)))
         fig.update_yaxes(autorange="reversed", automargin=True)
         fig.update_xaxes(tickformat=".0%" if percent else None, title=y_label)

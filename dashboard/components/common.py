@@ -4,7 +4,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import formats, scope
+from dashboard import formats, scope, text
 from dashboard.i18n import t
 from dashboard.metrics import lookups
 
@@ -25,8 +25,13 @@ def unit_options(cur) -> list[dict]:
     units = lookups.units_in_scope(cur, scope.home_unit(cur), max_depth=2)
     names = {u["unit_id"]: u["name"] for u in units}
     # Offices repeat names ("Văn phòng") under every department: deeper ones carry their parent's.
-    return [{"label": "\u2003" * u["depth"] + u["name"] + (f" – {names[u['parent_id']]}" if u["depth"] >= 2 else ""),
-             "value": u["unit_id"]} for u in units]
+    # Labels are plain and cut (a 10,000-character name hung the browser), the rest in a tooltip.
+    options = []
+    for u in units:
+        name = u["name"] + (f" – {names[u['parent_id']]}" if u["depth"] >= 2 else "")
+        options.append({"label": "\u2003" * u["depth"] + text.label(name), "value": u["unit_id"],
+                        **({"title": tip} if (tip := text.tooltip(name)) else {})})
+    return options
 
 
 def crumbs(items: list[dict], period: str) -> html.Nav:
@@ -34,7 +39,7 @@ def crumbs(items: list[dict], period: str) -> html.Nav:
     parts = []
     for i, item in enumerate(items):
         last = i == len(items) - 1
-        label = item["name"]
+        label = text.label(item["name"])
         parts.append(html.Li(
             label if last else dcc.Link(label, href=f"/unit/{item['unit_id']}?period={period}"),
             className="breadcrumb-item" + (" active" if last else ""),
@@ -43,7 +48,10 @@ def crumbs(items: list[dict], period: str) -> html.Nav:
 
 
 def header(title, lang: str, *, subtitle=None, breadcrumbs=None, periods=None, period=None) -> html.Div:
+    """The page's heading; a title or subtitle from the data is shown plain (text.plain)."""
     right = period_picker(periods, period, lang) if periods is not None else None
+    title = text.plain(title, text.LINE) if isinstance(title, str) else title
+    subtitle = text.plain(subtitle, text.LINE) if isinstance(subtitle, str) else subtitle
     return html.Div([
         html.Div([breadcrumbs, html.H1(title, className="page-title", id="page-title"),
                   html.Div(subtitle, className="text-muted") if subtitle else None]),

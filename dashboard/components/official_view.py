@@ -3,11 +3,13 @@ against the final rating, the tasks due (late first), satisfaction with the late
 and the evaluation timeline (self → review → final, cancellations, re-evaluations)."""
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 from flask_login import current_user
 
-from dashboard import formats, live, scope
+from dashboard import formats, live, scope, text
 from dashboard.callbacks import Ctx, official_ctx, panel_callbacks, prefill
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
@@ -20,20 +22,22 @@ STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 
 def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     """The page skeleton, with the panels already built for this data version (see unit_view)."""
-    built, names = prefill(Ctx(cur, lang, period, official=official), PANELS)
+    built, names = prefill(Ctx(cur, lang, period, official=official), SHARED_PANELS)
+    history, named = prefill(_ViewerCtx(cur, lang, period, official=official), VIEWER_PANELS)
+    built, names = {**built, **history}, names + named
     if current_user.role == "official":  # officials cannot open unit pages: plain text, no links
-        trail = html.Nav(html.Ol([html.Li(official["unit_name"], className="breadcrumb-item")], className="breadcrumb mb-1"),
+        trail = html.Nav(html.Ol([html.Li(text.label(official["unit_name"]), className="breadcrumb-item")], className="breadcrumb mb-1"),
                          id="breadcrumbs", **{"aria-label": "breadcrumb"})
     else:
         crumbs = lookups.breadcrumbs(cur, official["unit_id"], top=scope.scope_root())
         trail = common.crumbs(crumbs + [{"unit_id": "", "name": official["full_name"]}], period)
-    badges = [official["position"] or ""]
+    badges = [text.plain(official["position"], text.LINE)]
     if official["is_head"]:
         badges.append(" · ★ " + t("head", lang))
     if not official["active"]:
         badges.append(f" · ({t('inactive', lang)})")
     return html.Div([
-        common.header(official["full_name"], lang, subtitle=[f"{official['unit_name']} · ", *badges],
+        common.header(official["full_name"], lang, subtitle=[f"{text.plain(official['unit_name'], text.LINE)} · ", *badges],
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
         dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names,
                                          **live.page_args(official["unit_id"])}),
@@ -80,7 +84,7 @@ def _tasks(ctx: Ctx):
         status = t("status_" + r["status"], lang)
         body.append([
             html.Span(t("late", lang), className="badge late-badge") if late else "",
-            r["title"], formats.day(r["due_at"]), formats.day(r["completed_at"]), status,
+            text.plain(r["title"], text.LINE), formats.day(r["due_at"]), formats.day(r["completed_at"]), status,
             formats.number(r["quality_failures"], lang),
         ])
     return tables.simple_table(["", t("task", lang), t("due_at", lang), t("completed_at", lang),
@@ -105,9 +109,52 @@ def _comments(ctx: Ctx):
                       html.Span(f" · {t('counter', lang)} {r['counter_id']}", className="text-muted small")
                       if r["counter_id"] else None]),
             html.Div(f"{t('reason', lang)}: {reason}", className="small") if reason else None,
-            html.Div(f"“{r['comment']}”", className="small fst-italic") if r["comment"] else None,
+            html.Div(f"“{text.plain(r['comment'], text.FREE, lines=True)}”", className="small fst-italic free-text") if r["comment"] else None,
         ], className="comment-item"))
     return html.Ul(items, className="list-unstyled comment-list mb-0")
+
+
+def _viewer() -> tuple:
+    """What decides which actors a viewer may see by name (the cache key of the history)."""
+    u = current_user
+    return ("official", u.official_id) if u.role == "official" else ("scope", scope.scope_root(u))
+
+
+@dataclass(frozen=True)
+class _ViewerCtx(Ctx):
+    """A Ctx whose panels differ by viewer, not only by target: cached per viewer scope."""
+
+    @property
+    def key(self) -> tuple:
+        return (*super().key, *_viewer())
+
+
+def _viewer_ctx(args) -> _ViewerCtx | None:
+    ctx = official_ctx(args)
+    return ctx and _ViewerCtx(ctx.cur, ctx.lang, ctx.period, official=ctx.official)
+
+
+def _actors(cur, official: dict, actor_ids, names: dict, lang: str) -> dict[str, str]:
+    """{actor_id: what this viewer sees}: the name of an actor they may open (inside their
+    scope; an official sees only themselves), else a role title, never a name or an id
+    (dashboard/README.md, Access). Admins and city-wide analysts see every name."""
+    kind, who = _viewer()  # who: the official viewing, or the leader's scope root (None: all)
+    units = lookups.official_units(cur, actor_ids)
+    # The place in the tree an actor is "above" of: the leader's scope, or the official's unit.
+    reference = official["unit_id"] if kind == "official" else who
+    out = {}
+    for actor in actor_ids:
+        unit = units.get(actor)
+        if kind == "official":
+            visible = actor == who
+        else:
+            visible = who is None or (unit is not None and lookups.is_in_scope(cur, who, unit))
+        if visible:
+            out[actor] = text.label(names.get(actor) or actor)
+        else:
+            above = unit is not None and lookups.is_in_scope(cur, unit, reference)
+            out[actor] = t("actor_above" if above else "actor_other", lang)
+    return out
 
 
 def _history(ctx: Ctx):
@@ -115,6 +162,8 @@ def _history(ctx: Ctx):
     if not rows:
         return common.empty(t("no_evaluations", ctx.lang))
     lang = ctx.lang
+    actors = _actors(ctx.cur, ctx.official, {r["actor_id"] for r in rows if r["actor_id"]},
+                     {r["actor_id"]: r["actor_name"] for r in rows if r["actor_id"]}, lang)
     periods: dict[str, list] = {}
     for r in rows:
         periods.setdefault(r["period"], []).append(r)
@@ -130,11 +179,12 @@ def _history(ctx: Ctx):
                 label.append(f" ({formats.score(e['score'], lang)})")
             if e["is_current"]:
                 label.append(html.Span(f" {t('current_result', lang)}", className="badge text-bg-primary ms-1"))
-            who = e["actor_name"] or e["actor_id"] or ""
+            who = actors.get(e["actor_id"], "")
             steps.append(html.Li([
                 html.Div(label),
                 html.Div(f"{formats.moment(e['acted_at'])}{' · ' + who if who else ''}", className="small text-muted"),
-                html.Div(e["note"], className="small fst-italic") if e["note"] else None,
+                html.Div(text.plain(e["note"], text.FREE, lines=True), className="small fst-italic free-text")
+                if e["note"] else None,
             ], className=f"timeline-step stage-{e['stage']}"))
         blocks.append(html.Div([html.H3(formats.period(period), className="timeline-period"),
                                 html.Ol(steps, className="timeline list-unstyled")], className="timeline-block"))
@@ -144,7 +194,10 @@ def _history(ctx: Ctx):
 # --- callbacks -----------------------------------------------------------------------------
 
 # name (cache key) -> (output id(s), builder): one callback each, and what a layout may prefill.
-PANELS = {"official-tiles": ("ov-tiles", _tiles), "official-charts": (("ov-scores", "ov-satisfaction"), _charts),
-          "official-tasks": ("ov-tasks", _tasks), "official-comments": ("ov-comments", _comments),
-          "official-history": ("ov-history", _history)}
-panel_callbacks(PANELS, official_ctx)
+SHARED_PANELS = {"official-tiles": ("ov-tiles", _tiles), "official-charts": (("ov-scores", "ov-satisfaction"), _charts),
+                 "official-tasks": ("ov-tasks", _tasks), "official-comments": ("ov-comments", _comments)}
+# The history names actors, and who may see which name depends on the viewer (_actors).
+VIEWER_PANELS = {"official-history": ("ov-history", _history)}
+PANELS = {**SHARED_PANELS, **VIEWER_PANELS}
+panel_callbacks(SHARED_PANELS, official_ctx)
+panel_callbacks(VIEWER_PANELS, _viewer_ctx)

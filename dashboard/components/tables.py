@@ -5,7 +5,7 @@ import pandas as pd
 from dash import dash_table, dcc, html
 from dash.dash_table.Format import Format, Group, Scheme
 
-from dashboard import formats
+from dashboard import formats, text
 from dashboard.components.palette import band
 from dashboard.i18n import t
 
@@ -43,9 +43,15 @@ def column(key: str, lang: str, label: str | None = None) -> dict:
 
 
 def link(label: str, href: str) -> str:
-    """A markdown link cell; brackets in names are escaped so they cannot forge a link."""
-    safe = str(label).replace("\\", "\\\\").replace("[", "\\[").replace("]", "\\]")
-    return f"[{safe}]({href})"
+    """A markdown link cell: the name escaped and cut (text.markdown_link), so it can neither
+    forge a link nor blank the real one; `href` is the app's own path."""
+    return text.markdown_link(label, href)
+
+
+def shown(row: dict, limit: int = text.LABEL) -> dict:
+    """A table row for the screen: every text cell plain and cut to `limit` (dashboard/text.py);
+    the export takes the rows before this, whole."""
+    return {k: text.plain(v, limit) if isinstance(v, str) else v for k, v in row.items()}
 
 
 def clean(value):

@@ -8,7 +8,7 @@ import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 
-from dashboard import formats, live
+from dashboard import formats, live, text
 from dashboard.callbacks import Ctx, cached, panel_callbacks, prefill, unit_ctx
 from dashboard.components import charts, common, tables
 from dashboard.components.tiles import tiles
@@ -30,8 +30,8 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
     crumbs = lookups.breadcrumbs(cur, unit["unit_id"], top=crumbs_top)
     built, names = prefill(Ctx(cur, lang, period, unit=unit),
                            PANELS if detailed else {k: v for k, v in PANELS.items() if k != "unit-rules"})
-    title = unit["name"]
-    subtitle = f"{t('nav_unit', lang)} · {unit['kind'] or ''} · {unit['unit_id']}"
+    title = text.plain(unit["name"], text.LINE)
+    subtitle = f"{t('nav_unit', lang)} · {text.label(unit['kind'])} · {unit['unit_id']}"
     body = [
         common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
                       periods=lookups.periods(cur), period=period),
@@ -90,7 +90,7 @@ def _children(ctx: Ctx):
         return common.empty(t("no_children", ctx.lang))
     rows = []
     for row in tables.records(df):
-        row["name"] = tables.link(row["name"], unit_href(row["unit_id"], ctx.period))
+        row = {**tables.shown(row), "name": tables.link(row["name"], unit_href(row["unit_id"], ctx.period))}
         row["band"] = tables.band_column(row["on_time_rate"], ctx.lang)
         rows.append(row)
     columns = [tables.column(c, ctx.lang) for c in CHILD_COLUMNS]
@@ -128,8 +128,8 @@ def _ranking_rows(df, period: str, lang: str) -> list[dict]:
     rows = []
     for row in tables.records(df):
         flags = (" ★" if row["is_head"] else "") + ("" if row["active"] else f" ({t('inactive', lang)})")
-        row["full_name"] = tables.link(row["full_name"] + flags, official_href(row["official_id"], period))
-        rows.append({k: row[k] for k in RANKING_COLUMNS})
+        name = tables.link(text.label(row["full_name"]) + flags, official_href(row["official_id"], period))
+        rows.append({**tables.shown({k: row[k] for k in RANKING_COLUMNS}), "full_name": name})
     return rows
 
 
@@ -142,9 +142,9 @@ def rule_list(cur, items: list[dict], period: str, lang: str, *, limit: int = 50
     entries = []
     for item in items[:limit]:
         violation = item["kind"] == "violation"
-        who = [dcc.Link(units.get(item["unit_id"], item["unit_id"]), href=unit_href(item["unit_id"], period))]
+        who = [dcc.Link(text.label(units.get(item["unit_id"], item["unit_id"])), href=unit_href(item["unit_id"], period))]
         if item["official_id"]:
-            who += [" · ", dcc.Link(people.get(item["official_id"], item["official_id"]),
+            who += [" · ", dcc.Link(text.label(people.get(item["official_id"], item["official_id"])),
                                     href=official_href(item["official_id"], period))]
         entries.append(html.Li([
             html.Span("✖" if violation else "⚠", className="rule-icon", **{"aria-hidden": "true"}),

@@ -18,6 +18,7 @@ import datetime as dt
 from typing import Callable
 
 from dashboard import formats
+from dashboard.text import label as shown  # names from the data: no bidi controls, cut
 from dashboard.components.palette import band
 from dashboard.i18n import t
 from dashboard.metrics import compare, kpis, lookups, rules
@@ -146,7 +147,7 @@ def build(cur, unit_id: str, panels, lang: str = "vi", today: dt.date | None = N
     if unit_id not in tree.units:
         raise LookupError(f"unknown unit {unit_id}")
     period, running = choose_period(cur, tree, unit_id, today)
-    out = {"unit": {"unit_id": unit_id, "name": tree.units[unit_id][1]},
+    out = {"unit": {"unit_id": unit_id, "name": shown(tree.units[unit_id][1])},
            "period": period, "running": running,
            "period_label": text("running_month", lang) if running else
            text("month_n", lang, period=formats.period(period))}
@@ -308,7 +309,7 @@ def children_panel(cur, tree, unit_id: str, period: str, lang: str, today: dt.da
         for r in records[:CHILDREN_SHOWN]:
             rate = _rate_or_none(r["on_time_rate"])
             symbol, tone = _band(rate)
-            rows.append({"id": r["unit_id"], "name": r["name"], "value": rate, "text": formats.rate(rate, lang),
+            rows.append({"id": r["unit_id"], "name": shown(r["name"]), "value": rate, "text": formats.rate(rate, lang),
                          "bar": _bar(rate), "band": tone, "symbol": symbol,
                          "sub": text("n_tasks", lang, n=formats.number(int(r["tasks_due"] or 0), lang)),
                          "officials": int(r["officials_total"] or 0),
@@ -324,9 +325,9 @@ def children_panel(cur, tree, unit_id: str, period: str, lang: str, today: dt.da
         for r in records[:CHILDREN_SHOWN]:
             rate = _rate_or_none(r["on_time_rate"])
             symbol, tone = _band(rate)
-            rows.append({"id": r["official_id"], "name": r["full_name"], "value": rate,
+            rows.append({"id": r["official_id"], "name": shown(r["full_name"]), "value": rate,
                          "text": formats.rate(rate, lang), "bar": _bar(rate), "band": tone, "symbol": symbol,
-                         "sub": " · ".join(x for x in (r["position"] or "", text(
+                         "sub": " · ".join(x for x in (shown(r["position"]), text(
                              "n_tasks", lang, n=formats.number(int(r["tasks_due"] or 0), lang))) if x),
                          "officials": None, "officials_text": ""})
         more = (text("more_officials", lang, n=formats.number(total - len(rows), lang))
@@ -358,7 +359,7 @@ def ratings_panel(cur, tree, unit_id: str, today: dt.date, lang: str, latest_rat
                      "counter": text("counter", lang, id=counter_id) if counter_id else formats.DASH,
                      "time": rated_at.strftime("%H:%M"),
                      "day": "" if rated_at.date() == today else rated_at.strftime("%d/%m"),
-                     "official": names.get(official_id) or official_id})
+                     "official": shown(names.get(official_id) or official_id)})
     return {"title": text("ratings_title", lang), "hint": text("ratings_hint", lang),
             "tab": text("tab_ratings", lang), "rows": rows,
             "empty": text("no_ratings", lang)}
@@ -406,7 +407,7 @@ def attention_panel(cur, tree, unit_id: str, today: dt.date, lang: str) -> dict:
         if p["overdue"]:
             reasons.append({"kind": "overdue", "text": text("overdue_n", lang, n=formats.number(p["overdue"], lang))})
         unit = tree.units.get(p["unit_id"])
-        rows.append({"id": p["id"], "name": p["name"] or p["id"], "unit": unit[1] if unit else "",
+        rows.append({"id": p["id"], "name": shown(p["name"] or p["id"]), "unit": shown(unit[1]) if unit else "",
                      "reasons": reasons})
     return {"title": text("attention_title", lang),
             "hint": text("attention_hint", lang, period=formats.period(evaluated)),

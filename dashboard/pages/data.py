@@ -4,7 +4,7 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
-from dashboard import db, formats, scope, tokens
+from dashboard import db, formats, scope, text, tokens
 from dashboard.errors import DashboardError
 from dashboard.callbacks import cached
 from dashboard.components import common, tables
@@ -41,6 +41,9 @@ def _table(table_id, rows, columns, lang, kinds=None, page_size=15):
     for col in cols:
         if col["id"] in kinds:
             col.update(type="numeric", format=tables.number_format(kinds[col["id"]], lang))
+    # A quarantined row's raw text (and a file's name) is whatever arrived: shown plain, cut at a
+    # line's length.
+    rows = [tables.shown(r, text.LINE) for r in rows]
     return tables.datatable(table_id, cols, rows, page_size=page_size, markdown=False)
 
 

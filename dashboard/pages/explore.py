@@ -175,7 +175,7 @@ def fill(kpi, group, start, end, units, page, sort_by, _version, search):
     ordered = _sorted(df, kpi, sort_by)
     size = settings.current()["PAGE_SIZE"]
     rows, pages = tables.slice_page(ordered, page, size)
-    rows = _rows(rows, columns)
+    rows = [tables.shown(r) for r in _rows(rows, columns)]  # the export keeps the whole names
     table_columns = [tables.column(c, lang, label) if kind else {"id": c, "name": label} for c, label, kind in columns]
     sort_key = tuple((str(c.get("column_id")), str(c.get("direction"))) for c in (sort_by or []) if isinstance(c, dict))
     chart = cached(cur, lang, "explore-chart", (*req, sort_key), lambda: _chart(ordered, kpi, group, lang), json_ready=True)

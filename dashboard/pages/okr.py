@@ -8,7 +8,7 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import ALL, Input, Output, State, callback, dcc, html
 
-from dashboard import db, formats, live, scope
+from dashboard import db, formats, live, scope, text
 from dashboard.callbacks import Ctx, cached, panel, unit_ctx
 from dashboard.components import charts, common
 from dashboard.i18n import current_lang, t
@@ -59,7 +59,7 @@ def _kr_row(kr: dict, lang: str):
     pct = None if progress is None else round(progress * 100)
     arrow = "↓" if kr["direction"] == "down" else "↑"
     return html.Div([
-        html.Div([html.Button(kr["title"], id={"type": "okr-kr", "kr": kr["kr_id"]}, n_clicks=0,
+        html.Div([html.Button(text.plain(kr["title"], text.LINE), id={"type": "okr-kr", "kr": kr["kr_id"]}, n_clicks=0,
                               className="btn btn-link p-0 text-start kr-title"),
                   html.Div(f"{t('metric', lang)}: {t('manual', lang) if metric == 'manual' else t(metric, lang)}",
                            className="small text-muted")]),
@@ -84,13 +84,13 @@ def _objective(node: dict, lang: str, period: str):
         progress = [kr["progress"] for kr in node["key_results"] if kr["progress"] is not None]
         mean = round(100 * sum(progress) / len(progress)) if progress else None
         return html.Div([
-            dcc.Link(node["unit_name"], href=f"/okr?unit={node['unit_id']}&period={period}", className="fw-semibold"),
-            html.Span(f" · {node['title']} · {node['period']}", className="small"),
+            dcc.Link(text.label(node["unit_name"]), href=f"/okr?unit={node['unit_id']}&period={period}", className="fw-semibold"),
+            html.Span(f" · {text.plain(node['title'], text.LINE)} · {node['period']}", className="small"),
             dbc.Progress(value=mean or 0, label=f"{mean} %" if mean is not None else "–", className="kr-progress mt-1"),
         ], className="okr-child")
     return html.Div([
-        html.Div([html.Span(node["title"], className="fw-semibold"),
-                  html.Span(f" · {node['unit_name']} · {node['period']}", className="small text-muted")]),
+        html.Div([html.Span(text.plain(node["title"], text.LINE), className="fw-semibold"),
+                  html.Span(f" · {text.label(node['unit_name'])} · {node['period']}", className="small text-muted")]),
         *[_kr_row(kr, lang) for kr in node["key_results"]],
         html.Div([_objective(child, lang, period) for child in node["children"]], className="okr-children mt-2")
         if node["children"] else None,
@@ -144,7 +144,7 @@ def _history(cur, lang: str, kr: dict, period: str):
     fig = charts.series_chart(df, x, y, lang, percent=metric in RATE_METRICS, kind="line", y_label=t("value", lang))
     fig.add_hline(y=kr["target_value"], line_dash="dash", line_color="#D55E00",
                   annotation_text=f"{t('target_value', lang)} {metric_value(metric, kr['target_value'], lang)}")
-    return html.Div([html.Div(kr["title"], className="fw-semibold mb-1"), charts.graph("okr-history-graph", fig)])
+    return html.Div([html.Div(text.plain(kr["title"], text.LINE), className="fw-semibold mb-1"), charts.graph("okr-history-graph", fig)])
 
 
 @callback(Output("okr-history", "children"), Input({"type": "okr-kr", "kr": ALL}, "n_clicks"),
