@@ -7,7 +7,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8050
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 
-.PHONY: run test install install-dev chromium demo bench clean
+.PHONY: run test test-long install install-dev chromium demo bench clean
 
 ## make run: install, build the demo database if missing, start the dashboard
 run: install
@@ -15,8 +15,13 @@ run: install
 	$(BIN)/python -m dashboard serve --db $(DB) --host $(HOST) --port $(PORT) --demo
 
 ## make test: install what the tests need (Debian chromium included) and run them all
+## (except the `long` reliability rounds: `make test-long`)
 test: install-dev chromium
 	$(BIN)/python -m pytest
+
+## make test-long: only the long reliability rounds (e.g. 50 kill -9 rounds, ~10 minutes)
+test-long: install-dev chromium
+	$(BIN)/python -m pytest -m long
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
