@@ -3,6 +3,8 @@ over the admin socket. What the writer commits reaches the live hub (dashboard/l
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 from flask import Flask, current_app
@@ -23,6 +25,20 @@ def folders(checked, db_path: Path) -> dict[str, Path]:
             "rejected": Path(checked["REJECTED_DIR"] or base / "rejected"), "spool": archive / ".spool"}
 
 
+def _check_writable(folders: list[Path], db_path: Path) -> None:
+    """Refuse to start, with a message, when the ingestion folders cannot be written (a
+    read-only disk or folder): every arrival would fail, and the writer would die at its first."""
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=folder):
+                pass
+        except OSError as exc:
+            raise DashboardError(f"cannot write {folder} (beside the database {db_path}): {exc.strerror or exc}; "
+                                 "make the folder writable, or set INBOX_DIR / ARCHIVE_DIR / REJECTED_DIR "
+                                 "to folders the server can write", 4) from None
+
+
 def writer() -> Writer:
     return current_app.extensions[_EXTENSION]
 
@@ -33,6 +49,8 @@ def init_app(server: Flask) -> None:
     database = server.extensions["thuocdo_db"]
     where = folders(checked, database.path)
     hub = server.extensions["thuocdo_live"]
+    _check_writable([where["spool"], where["archive"]] + ([where["inbox"], where["rejected"]] if checked["INBOX"] else []),
+                    database.path)
     w = Writer(database.cursor(), where["spool"], where["archive"], batch_seconds=checked["INGEST_BATCH_MS"] / 1000,
                idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"])
 
@@ -57,12 +75,29 @@ def load_command(w: Writer, archive: Path):
         missing = [p for p in paths if not Path(p).is_file()]
         if missing:  # the server may run as another user or in another folder than the CLI
             raise DashboardError(f"the server cannot read: {', '.join(missing)}; give paths it can read", 4)
-        entries = w.load_files(paths)
-        for path, entry in zip(paths, entries):
-            if entry["status"] in ("loaded", "partial"):
-                archive_copy(Path(path), archive)
+        # The server's connection reads files only from its ingestion folders (dashboard/db.py,
+        # lock_down): each file is loaded from a copy in the spool, kept in the archive if loaded.
+        staging = Path(tempfile.mkdtemp(prefix="load-", dir=_spool(archive)))
+        try:
+            copies = []
+            for n, path in enumerate(paths):
+                copies.append(staging / str(n) / Path(path).name)  # a folder each: names may repeat
+                copies[-1].parent.mkdir()
+                shutil.copy2(path, copies[-1])
+            entries = w.load_files(copies)
+            for copy, entry in zip(copies, entries):
+                if entry["status"] in ("loaded", "partial"):
+                    archive_copy(copy, archive)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
         return json.dumps(entries, ensure_ascii=False, default=str), 0
     return run_load
+
+
+def _spool(archive: Path) -> Path:
+    spool = archive / ".spool"
+    spool.mkdir(parents=True, exist_ok=True)
+    return spool
 
 
 def etl_commands(w: Writer, archive: Path) -> dict:

@@ -193,7 +193,7 @@ def test_okr_tree_takes_kpi_values_from_unit_kpis(demo):
         conn.close()
 
 
-def test_new_data_reaches_open_pages_through_the_data_version(app, client, auth, demo, tmp_path):
+def test_new_data_reaches_open_pages_through_the_data_version(app, client, auth, demo):
     """A load bumps data_version: the poll endpoint reports it and panels are rebuilt, not served stale."""
     auth.login(demo.logins["admin"])
     before_version = client.get("/api/data-version").get_json()["version"]
@@ -207,13 +207,16 @@ def test_new_data_reaches_open_pages_through_the_data_version(app, client, auth,
 
     before = on_time_rate()
     day = f"{demo.period}-15"
-    (tmp_path / "tasks_live.csv").write_text(
+    database = app.server.extensions["thuocdo_db"]
+    # Ingestion runs inside the server process, through its one writer, which reads files only
+    # from its own folders (dashboard/db.py lock_down): the spool, as `etl load` does.
+    from dashboard.ingest import folders
+    spool = folders(app.server.config["THUOCDO"], database.path)["spool"]
+    (spool / "tasks_live.csv").write_text(
         "task_id,official_id,title,origin,assigned_at,due_at,completed_at,status,quality_failures,updated_at\n"
         + "".join(f"LIVE-{i},{demo.official},Việc mới {i},assigned,{demo.period}-01,{day},{day},done,0,{day}T10:00:00\n"
                   for i in range(40)), encoding="utf-8")
-    database = app.server.extensions["thuocdo_db"]
-    # Ingestion runs inside the server process, through its one writer.
-    app.server.extensions["thuocdo_writer"].load_files([tmp_path / "tasks_live.csv"])
+    app.server.extensions["thuocdo_writer"].load_files([spool / "tasks_live.csv"])
     cur = database.cursor()
     try:
         from dashboard.metrics.kpis import official_kpis
