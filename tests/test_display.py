@@ -477,6 +477,7 @@ def test_a_rating_rebuilds_only_the_panels_that_read_ratings(inproc_display, mon
     the feed and the OKRs, never the units ranking nor the attention list (tasks, evaluations)."""
     from dashboard import cache, db
     from dashboard.live import display, display_panels
+    from dashboard.live.display_states import display_states
     from dashboard.live.versions import ScopeVersions
     from dashboard.metrics import lookups
 
@@ -510,3 +511,34 @@ def test_a_rating_rebuilds_only_the_panels_that_read_ratings(inproc_display, mon
     finally:
         with app.app_context():
             cache.panel_cache().clear()  # its versions were the test's own
+        display_states(app).clear()
+
+
+def test_a_screen_never_waits_behind_other_screens_builds(app):
+    """While a build runs, a screen that has a state gets the newest built at once (with its own
+    version) and its newer state is built in the background; a screen with none waits for its own."""
+    import threading
+
+    from dashboard.live.display_states import DisplayStates
+
+    states = DisplayStates(app.server)
+    assert states.get("A", 1, lambda: "A1") == (1, "A1")       # nothing built yet: built here
+    assert states.get("A", 1, lambda: "never") == (1, "A1")    # built: answered from memory
+    release, started = threading.Event(), threading.Event()
+
+    def slow_b():
+        started.set()
+        release.wait(10)
+        return "B1"
+    other = threading.Thread(target=lambda: states.get("B", 1, slow_b))
+    other.start()
+    assert started.wait(5)
+    began = time.monotonic()
+    assert states.get("A", 2, lambda: "A2") == (1, "A1")       # the builder is busy: the older, now
+    assert time.monotonic() - began < 1
+    release.set()
+    other.join(5)
+    deadline = time.monotonic() + 5
+    while states.get("A", 2, lambda: "A2") != (2, "A2") and time.monotonic() < deadline:
+        time.sleep(0.05)                                       # built in the background meanwhile
+    assert states.get("A", 2, lambda: "never") == (2, "A2") and states.served_older >= 1

@@ -22,15 +22,15 @@ and every view checks the display token itself; every other route still needs a 
 from __future__ import annotations
 
 import logging
-import threading
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, make_response, redirect, render_template_string, request, url_for
+from flask import Blueprint, Flask, current_app, jsonify, make_response, redirect, render_template_string, request, url_for
 
 from dashboard import auth, db, settings, tokens
-from dashboard.cache import cached
 from dashboard.i18n import current_lang
 from dashboard.live import build_id, display_panels, hub, scope_version, subscription_url
+from dashboard.live.display_states import display_states
+from dashboard.live.display_states import init_app as display_states_init
 from dashboard.metrics.definitions import today_local
 
 log = logging.getLogger("thuocdo.display")
@@ -115,9 +115,10 @@ _DENIED = """<!doctype html>
 # --- who is asking -----------------------------------------------------------------------
 
 def _display_for(token) -> tokens.Display | None:
-    if not isinstance(token, str) or not token or len(token) > tokens.MAX_TOKEN_LENGTH:
+    if not isinstance(token, str) or not token:
         return None
-    return tokens.display_for_token(db.cursor(), token)
+    display = tokens.display_for_token(db.cursor(), token) if len(token) <= tokens.MAX_TOKEN_LENGTH else None
+    return display
 
 
 def _cookie_display() -> tokens.Display | None:
@@ -184,7 +185,7 @@ def _origin(url: str | None) -> str | None:
 def provision(token: str):
     display = _display_for(token)
     if display is None:
-        log.warning("display: unknown or revoked display token from %s", request.remote_addr)
+        log.warning("display: unknown or revoked display token from %r", request.remote_addr)
         return _denied()
     log.info("display: %r (unit %s) provisioned from %s", display.name, display.unit_id, request.remote_addr)
     resp = redirect(url_for("display.page"), 303)
@@ -204,16 +205,10 @@ def page():
     lang = _lang()
     live = _live(display)
     origin = _origin(live and live.get("url"))
-    unit_name = _state_data(display, lang, _change(display).version)["unit"]["name"]
+    unit_name = _state_data(display, lang, _change(display))[1]["unit"]["name"]
     html = render_template_string(_PAGE, lang=lang, t=display_panels.texts(lang), build=build_id(),
                                   unit_name=unit_name)
     return _html(html, connect=(origin,) if origin else ())
-
-
-# Screens are background work: one state is built at a time, so a wave of screens refreshing
-# after a commit queues behind itself instead of taking the CPU (and the GIL) from the people
-# clicking through pages. A screen that waits shows the newest state when its turn comes.
-_BUILDS = threading.Semaphore(1)
 
 
 def _change(display: tokens.Display):
@@ -222,26 +217,31 @@ def _change(display: tokens.Display):
     return hub().of(display.unit_id)
 
 
-def _state_data(display: tokens.Display, lang: str, version: int) -> dict:
-    """The panels' data, built once per (scope version, unit, panels, language, day) and
-    shared by every screen showing the same; each panel again only when the kinds of data
-    it reads moved in the scope."""
+def _state_data(display: tokens.Display, lang: str, change) -> tuple[int, dict]:
+    """(version, the panels' data) for the display's scope at `change`, or the newest built so
+    far while that one waits for its turn (display_states.py). Built once per (scope version,
+    unit, panels, language, day) for every screen showing the same; each panel again only when
+    the kinds of data it reads moved in the scope."""
     today = today_local()
-    cur = db.cursor()
+    states = display_states(current_app)
+    unit_id, panels, version = display.unit_id, display.panels, change.version
+    as_of = change.local_time.strftime("%H:%M:%S %d/%m/%Y")
 
-    def memo(name, args, fn):  # the same days of last month: fixed for the day
-        return cached(0, name, args + (today.isoformat(),), fn)
+    def build():  # in this request or in the builder's thread: opens its own cursor
+        cur = db.cursor()
 
-    def panel_memo(panel, period, fn):  # a panel moves only with the kinds of data it reads
-        kinds = display_panels.PANEL_KINDS[panel]
-        moved = version if kinds is None else hub().of(display.unit_id, kinds).version
-        return cached(moved, "display-panel", (display.unit_id, panel, period, lang, today.isoformat()), fn)
+        def memo(name, args, fn):  # the same days of last month: fixed for the day
+            return states.panels.get_or_build((0, name, args + (today.isoformat(),)), fn)
 
-    def build():
-        with _BUILDS:
-            return display_panels.build(cur, display.unit_id, display.panels, lang, today=today,
-                                        latest_ratings=hub().latest_ratings, memo=memo, panel_memo=panel_memo)
-    return cached(version, "display", (display.unit_id, display.panels, lang, today.isoformat()), build)
+        def panel_memo(panel, period, fn):  # a panel moves only with the kinds of data it reads
+            kinds = display_panels.PANEL_KINDS[panel]
+            moved = version if kinds is None else hub().of(unit_id, kinds).version
+            return states.panels.get_or_build((moved, panel, unit_id, period, lang, today.isoformat()), fn)
+
+        data = display_panels.build(cur, unit_id, panels, lang, today=today, latest_ratings=hub().latest_ratings,
+                                    memo=memo, panel_memo=panel_memo)
+        return {**data, "as_of": as_of}
+    return states.get((unit_id, panels, lang, today.isoformat()), version, build)
 
 
 @bp.route("/display/api/state")
@@ -250,10 +250,10 @@ def state():
     if display is None:
         return _unauthorized()
     lang = _lang()
-    change = _change(display)
-    data = dict(_state_data(display, lang, change.version))
-    unit = data.pop("unit")
-    resp = jsonify(unit=unit, version=change.version, as_of=change.local_time.strftime("%H:%M:%S %d/%m/%Y"),
+    version, data = _state_data(display, lang, _change(display))
+    data = dict(data)
+    unit, as_of = data.pop("unit"), data.pop("as_of")
+    resp = jsonify(unit=unit, version=version, as_of=as_of,
                    build=build_id(), rotate_seconds=display.rotate_seconds, panels=list(display.panels),
                    live=_live(display), lang=lang, data=data)
     resp.headers["Cache-Control"] = "no-store"
@@ -296,6 +296,12 @@ def _allow_framing(resp):
 
 
 def init_app(server: Flask) -> None:
+    states = display_states_init(server)
+    cur = server.extensions["thuocdo_db"].cursor()
+    try:  # room in the screens' panel cache for every screen known at start
+        states.size_for(cur.execute("SELECT count(*) FROM displays WHERE revoked_at IS NULL").fetchone()[0])
+    finally:
+        cur.close()
     server.register_blueprint(bp)
     for view in ("provision", "page", "state", "heartbeat", "static"):
         auth.token_endpoint(bp.name, view)

@@ -19,6 +19,7 @@
 
   var POLL_MS = 5000;
   var SAFETY_POLL_MS = 60000;      // with a working push, the state is still read this often
+  var CATCH_UP_MS = 700;           // asked again this soon when the server answered an older state
   var LOST_AFTER_MS = 10000;
   var STALE_AFTER_MS = 30 * 60000;
   var BACKOFF_MIN = 1000;
@@ -41,6 +42,7 @@
   var S = {
     unit: null,
     version: -1,
+    wanted: -1,                    // the newest version the push announced
     panels: [],
     rotating: [],
     rotateSeconds: 15,
@@ -452,6 +454,12 @@
       if (state.build && BUILD && state.build !== BUILD) { reload('build'); }
       if (S.reloading) { return state; }
       if (state.version !== S.version || !S.started) { apply(state); }
+      // A busy server answers the newest state it has built while it builds the one announced
+      // (dashboard/live/display_states.py): ask again shortly.
+      if (state.version < S.wanted) {
+        clearTimeout(S.catchUpTimer);
+        S.catchUpTimer = setTimeout(fetchState, jitter(CATCH_UP_MS));
+      }
       followLive(state.live);
       if (S.again) { S.again = false; fetchState(); }
       return state;
@@ -510,6 +518,7 @@
       var d;
       try { d = JSON.parse(e.data); } catch (err) { return; }
       if (d && (d.scope === S.unit || S.unit === null) && typeof d.version === 'number' && d.version > S.version) {
+        S.wanted = Math.max(S.wanted, d.version);
         fetchState();
       }
     });
