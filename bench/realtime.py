@@ -1,6 +1,8 @@
 """Real-time benchmark at city scale: one server process, the live path end to end.
 
 Runs the real server (`python -m dashboard serve`) on a copy of the given database and measures:
+0. the writer alone, in this process before the server opens the copy: ack p50/p95 and the
+   writer thread's CPU under the stream below, for each --writer-windows INGEST_BATCH_MS;
 1. tap to screen: a counter device's POST of a rating to the new value drawn on an open wall
    display and an open unit page in Chromium (p50/p95 over --taps), while a background stream
    runs (target p95 <= 2 s; aim 1 s);
@@ -144,7 +146,9 @@ class Stream:
         self.errors: list[str] = []
         self._stop = threading.Event()
         self._seq = 0
-        self._pool = ThreadPoolExecutor(16)
+        # Enough threads that the offered rate holds while acks take a second (16 did not: the
+        # stream fell to about half its rate when acks slowed, flattering the acks).
+        self._pool = ThreadPoolExecutor(160)
         self._threads: list[threading.Thread] = []
         self._auth = {"Authorization": f"Bearer {info['stream']}"}
         self._local = threading.local()
@@ -270,6 +274,9 @@ def taps_and_acks(srv, info: dict, taps: int, stream: Stream) -> dict:
         out["writer_cores"] = round((stats1["cpu_seconds"] - stats0["cpu_seconds"]) / wall, 3)
         out["process_cores"] = round((process_cpu(srv.proc.pid) - cpu0) / wall, 3)
         out["batches_per_s"] = round((stats1["batches"] - stats0["batches"]) / wall, 2)
+        out["writer_phases_ms_per_batch"] = {  # where a batch's wall time goes, in the server
+            k: round(1000 * (v - stats0["phase_seconds"].get(k, 0)) / max(1, stats1["batches"] - stats0["batches"]), 1)
+            for k, v in stats1.get("phase_seconds", {}).items()}
         out["ack"] = {k: list(v) for k, v in stream.latency.items()}
         out["stream_errors"] = list(stream.errors)
         tv.screenshot(path=str(REPO / "bench" / "results" / "realtime-display.png"))
@@ -352,6 +359,9 @@ class Displays:
                     version = json.loads(text[5:])["version"]
                     if version > known:
                         known = (await self._state(jar))["version"]
+                        while known < version and not self._stop.is_set():  # an older state: ask
+                            await asyncio.sleep(0.7)                          # again, as display.js does
+                            known = (await self._state(jar))["version"]
                 if time.monotonic() - last_beat > 30:
                     last_beat = time.monotonic()
                     status, _, _ = await _http(self.host, self.port, "POST", "/display/api/heartbeat",
@@ -558,6 +568,58 @@ def small_files(info: dict, work: Path, ref: str, count: int = 10) -> dict:
 
 # --- main ----------------------------------------------------------------------------------------------------
 
+def writer_alone(db: Path, work: Path, info: dict, rates: dict, windows: tuple[int, ...], seconds: float = 30) -> dict:
+    """The writer without HTTP (etl/writer.py in this process, on the copy, before the server
+    opens it): each window's ack p50/p95 and the writer thread's CPU under the same stream,
+    one record per submit from many threads, as the API does. Separates the writer's own
+    latency from the HTTP server's and from the load generator sharing the machine."""
+    from etl.db import connect
+    from etl.writer import Writer
+
+    out = {}
+    conn = connect(db)
+    try:
+        for window in windows:
+            w = Writer(conn.cursor(), work / "writer-alone" / "spool", work / "writer-alone" / "archive",
+                       batch_seconds=window / 1000, idle_seconds=3600).start()
+            latency: dict[str, list[float]] = {"ratings": [], "tasks": []}
+            builder = Stream("", info, 0, 0)  # its records, not its HTTP
+            builder._seq = 10**7 * window      # ids of their own in each window's run
+
+            def submit(kind, record):
+                started = time.perf_counter()
+                w.submit_records(kind, [record], timeout=60)
+                latency[kind].append(ms(time.perf_counter() - started))
+            stop = threading.Event()
+            pool = ThreadPoolExecutor(160)
+
+            def pace(kind, rate):
+                next_at = time.perf_counter()
+                while not stop.is_set():  # records made here, one thread per kind, as Stream does
+                    pool.submit(submit, kind, builder._record(kind))
+                    next_at += 1 / rate
+                    time.sleep(max(0.0, next_at - time.perf_counter()))
+            threads = [threading.Thread(target=pace, args=(k, r), daemon=True) for k, r in rates.items() if r > 0]
+            for t in threads:
+                t.start()
+            time.sleep(5)  # settle
+            latency = {"ratings": [], "tasks": []}
+            b0, c0, t0 = w.batches, w.cpu_seconds, time.perf_counter()
+            time.sleep(seconds)
+            wall = time.perf_counter() - t0
+            out[window] = {"ack": {k: list(v) for k, v in latency.items()},
+                           "writer_cores": round((w.cpu_seconds - c0) / wall, 3),
+                           "batches_per_s": round((w.batches - b0) / wall, 2)}
+            stop.set()
+            for t in threads:
+                t.join()
+            pool.shutdown(wait=True)
+            w.stop()
+    finally:
+        conn.close()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", type=Path, default=REPO / "data" / "city.duckdb")
@@ -574,7 +636,11 @@ def main() -> None:
     ap.add_argument("--ratings-per-s", type=float, default=50)
     ap.add_argument("--tasks-per-s", type=float, default=20)
     ap.add_argument("--baseline-ref", default=BASELINE_REF)
-    ap.add_argument("--skip", default="", help="comma-separated: taps,load,soak,day,small")
+    ap.add_argument("--ingest-batch-ms", type=int, default=None,
+                    help="the server's INGEST_BATCH_MS (default: the setting's default)")
+    ap.add_argument("--writer-windows", default="500,250",
+                    help="INGEST_BATCH_MS values for the writer-alone measurement")
+    ap.add_argument("--skip", default="", help="comma-separated: writer,taps,load,soak,day,small")
     args = ap.parse_args()
     if not args.db.exists():
         raise SystemExit(f"no database at {args.db}; build it with `python -m etl demo --scale city --db {args.db}`")
@@ -583,8 +649,18 @@ def main() -> None:
     info = prepare(args.db, args.work, args.displays, args.display_units)
     print(f"data: {info['sizes']} ({info['file_gb']} GB); {len(info['screens'])} displays", flush=True)
     report: dict = {"date": str(dt.date.today()), "sizes": info["sizes"], "file_gb": info["file_gb"], "args": vars(args)}
-    srv = start_server(info["db"], args.work / "server.log", env={"THUOCDO_LIVE_PORT": str(free_port()),
-                                                                  "THUOCDO_SECRET_KEY": SECRET}, timeout=600)
+    if "writer" not in skip:
+        windows = tuple(int(w) for w in args.writer_windows.split(","))
+        report["writer_alone"] = alone = writer_alone(
+            info["db"], args.work, info, {"ratings": args.ratings_per_s, "tasks": args.tasks_per_s}, windows)
+        for window, r in alone.items():
+            print(f"writer alone (no HTTP), INGEST_BATCH_MS={window}: ratings {summary(r['ack']['ratings'])}; "
+                  f"tasks {summary(r['ack']['tasks'])}; writer thread {r['writer_cores']} cores, "
+                  f"{r['batches_per_s']} batches/s", flush=True)
+    env = {"THUOCDO_LIVE_PORT": str(free_port()), "THUOCDO_SECRET_KEY": SECRET}
+    if args.ingest_batch_ms is not None:
+        env["THUOCDO_INGEST_BATCH_MS"] = str(args.ingest_batch_ms)
+    srv = start_server(info["db"], args.work / "server.log", env=env, timeout=600)
     stream = Stream(srv.base_url, info, args.ratings_per_s, args.tasks_per_s)
     try:
         time.sleep(5)
@@ -601,7 +677,8 @@ def main() -> None:
             print(f"API ack under {args.ratings_per_s:g} ratings/s + {args.tasks_per_s:g} tasks/s: ratings "
                   f"{summary(t['ack']['ratings'])}; tasks {summary(t['ack']['tasks'])}; errors {len(t['stream_errors'])}; "
                   f"writer thread {t['writer_cores']} cores, process {t['process_cores']} cores "
-                  f"(idle {report['idle_process_cores']}), {t['batches_per_s']} batches/s", flush=True)
+                  f"(idle {report['idle_process_cores']}), {t['batches_per_s']} batches/s; per batch (ms): "
+                  f"{t['writer_phases_ms_per_batch']}", flush=True)
         if "load" not in skip:
             report["load"] = load = load_test(srv, info, args.minutes, args.analysts, stream, args.analyst_units)
             print(f"load {args.minutes:g} min: analysts' callbacks {summary(load['analyst_ms'])}, errors "

@@ -26,6 +26,7 @@ import os
 import queue
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -123,6 +124,8 @@ class Writer:
         self._idle_work_done = True
         self.batches = 0          # micro-batches drained, for the data page and benchmarks
         self.cpu_seconds = 0.0    # CPU the writer's thread spent draining them
+        # Wall seconds by phase (what an acknowledgement waits for, beyond the CPU above).
+        self.phase_seconds = dict.fromkeys(("drain", "spool", "load", "notify", "archive"), 0.0)
 
     # --- what sources call -----------------------------------------------------------
 
@@ -198,15 +201,25 @@ class Writer:
                 return
 
     def _drain(self, arrivals: list[_Arrival]) -> None:
-        started = time.thread_time()
+        started, wall = time.thread_time(), time.perf_counter()
         try:
             self._drain_all(arrivals)
         finally:
             self.batches += 1
             self.cpu_seconds += time.thread_time() - started
+            self.phase_seconds["drain"] += time.perf_counter() - wall
+
+    @contextmanager
+    def _phase(self, name: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.phase_seconds[name] += time.perf_counter() - started
 
     def stats(self) -> dict:
-        return {"batches": self.batches, "cpu_seconds": round(self.cpu_seconds, 3), "queued": self._queue.qsize()}
+        return {"batches": self.batches, "cpu_seconds": round(self.cpu_seconds, 3), "queued": self._queue.qsize(),
+                "phase_seconds": {k: round(v, 3) for k, v in self.phase_seconds.items()}}
 
     def _drain_all(self, arrivals: list[_Arrival]) -> None:
         for arrival in arrivals:
@@ -245,7 +258,8 @@ class Writer:
         records = [r for arrival in group for r in arrival.records]
         stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S")
         path = self.spool_dir / f"{kind}_api_{stamp}_{os.getpid()}_{next(self._seq)}.jsonl"
-        write_jsonl(path, records)
+        with self._phase("spool"):
+            write_jsonl(path, records)
         details = LoadDetails()
         entry = self._load_one(path, details, archive=True)
         lines = details.lines
@@ -263,12 +277,15 @@ class Writer:
                 line += 1
 
     def _load_one(self, path: Path, details: LoadDetails, archive: bool = False) -> dict:
-        entry = load_file(self.conn, path, details)
+        with self._phase("load"):
+            entry = load_file(self.conn, path, details)
         if entry.get("loaded"):  # first: the pages wait for this, the file's move can wait
-            self._notify(Commit(self._version(), None if details.touched is None else frozenset(details.touched),
-                                (entry["kind"],), tuple(details.new_ratings)))
+            with self._phase("notify"):
+                self._notify(Commit(self._version(), None if details.touched is None else frozenset(details.touched),
+                                    (entry["kind"],), tuple(details.new_ratings)))
         if archive:
-            self._archive(path)
+            with self._phase("archive"):
+                self._archive(path)
         return entry
 
     def _version(self) -> int:
