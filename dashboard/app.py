@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, auth, cache, db, headers, ingest, limits, live, payloads, scope, settings
+from dashboard import api, audit, auth, cache, db, headers, ingest, limits, live, payloads, scope, settings
 from dashboard.components import shell
 from dashboard.live import display, kiosk
 
@@ -18,6 +18,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     server = Flask("dashboard", static_folder=None)
     server.config["THUOCDO"] = checked
     db.init_app(server, db.Database(checked["DB_PATH"], checked["MEMORY_LIMIT"]))
+    audit.init_app(server)  # its thread writes the audit rows requests queue, in batches
     auth.init_app(server)
     live.init_app(server)  # after auth: its timer goes first, so Server-Timing covers the gate too
     ingest.init_app(server)  # after live: the writer tells the live hub what each commit moved

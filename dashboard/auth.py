@@ -45,7 +45,7 @@ from flask import (Blueprint, Flask, current_app, jsonify, make_response, redire
                    render_template_string, request, session, url_for)
 from flask_login import LoginManager, current_user, login_user, logout_user
 
-from dashboard import db, settings, users
+from dashboard import audit, db, settings, users
 from dashboard.i18n import COOKIE as LANG_COOKIE
 from dashboard.i18n import LANGS, current_lang, t
 
@@ -269,14 +269,17 @@ def login():
         keys = keys[1:2]  # the client address's count only: a name that is no one's needs no entry
     wait = max(throttle.retry_after(key, limit) for key, limit in keys)
     if wait:  # refused: nothing is counted or stored for it
-        log.warning("sign-in throttled: username=%r client=%s", username[:MAX_USERNAME], request.remote_addr)
+        log.warning("sign-in throttled: username=%s client=%r", audit.shown(username, MAX_USERNAME), request.remote_addr)
+        audit.record("login_failed", username=username, role=None, target="login", detail={"reason": "throttled"})
         return _login_page(t("login_throttled", minutes=max(1, round(wait / 60))), 429, next_url)
     cur = db.cursor()
     user = None if too_long else users.authenticate(cur, username, password)
     if user is None:
         for key, _ in keys:
             throttle.fail(key)
-        log.warning("sign-in failed: username=%r client=%s", username[:MAX_USERNAME], request.remote_addr)
+        log.warning("sign-in failed: username=%s client=%r", audit.shown(username, MAX_USERNAME), request.remote_addr)
+        audit.record("login_failed", username=username, role=None, target="login",
+                     detail={"reason": "name_too_long" if too_long else "wrong_name_or_password"})
         return _login_page(t("login_failed"), 401, next_url)
     throttle.clear(keys[0][0])  # this browser's (or this pair's) own count; the wider ones stay
     user = users.start_session(cur, user, settings.current()["SESSION_HOURS"], request.remote_addr)
@@ -284,7 +287,8 @@ def login():
     session.permanent = True
     login_user(user)
     _csrf_token()
-    log.info("signed in: username=%r role=%s client=%s", user.username, user.role, request.remote_addr)
+    log.info("signed in: username=%r role=%s client=%r", user.username, user.role, request.remote_addr)
+    audit.record("login", username=user.username, role=user.role, target="login")
     resp = redirect(_safe_next(next_url))
     known_value = _known_signer().dumps({"u": username.lower(), "n": known or secrets.token_urlsafe(12)})
     resp.set_cookie(KNOWN_COOKIE, known_value, max_age=KNOWN_DAYS * 86400, path=url_for("auth.login"),
@@ -297,6 +301,7 @@ def logout():
     if current_user.is_authenticated:
         users.end_session(db.cursor(), current_user.get_id())
         log.info("signed out: username=%r", current_user.username)
+        audit.record("logout", target="logout")
     logout_user()
     session.clear()
     resp = redirect(url_for("auth.login"))
@@ -322,8 +327,11 @@ def _gate():
     """Deny by default: only the login page and language switch are open without a session;
     nothing changes state from another origin."""
     if request.method not in ("GET", "HEAD", "OPTIONS") and not _same_origin():
-        log.warning("cross-origin %s refused: path=%s origin=%r referer=%r", request.method, request.path,
-                    request.headers.get("Origin"), request.headers.get("Referer"))
+        log.warning("cross-origin %s refused: path=%s origin=%s referer=%s", request.method,
+                    audit.shown(request.path), audit.shown(request.headers.get("Origin")),
+                    audit.shown(request.headers.get("Referer")))
+        audit.record("denied", target="origin", detail={"method": request.method, "origin": request.headers.get("Origin"),
+                                                        "referer": request.headers.get("Referer")})
         return jsonify(error="this request did not come from a page of this dashboard"), 403
     if request.endpoint in PUBLIC_ENDPOINTS or request.endpoint in TOKEN_ENDPOINTS:
         return None
@@ -334,7 +342,8 @@ def _gate():
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         sent = request.headers.get(CSRF_HEADER) or request.form.get("csrf_token")
         if not _csrf_ok(sent):
-            log.warning("CSRF check failed: user=%r path=%s", current_user.username, request.path)
+            log.warning("CSRF check failed: user=%r path=%s", current_user.username, audit.shown(request.path))
+            audit.record("denied", target="csrf", detail={"method": request.method})
             return jsonify(error="missing or wrong CSRF token; reload the page"), 403
     return None
 

@@ -15,7 +15,7 @@ import signal
 import sys
 from pathlib import Path
 
-from dashboard import control, settings, tokens, users
+from dashboard import audit, control, settings, tokens, users
 from dashboard.errors import DashboardError
 from etl.errors import DatabaseBusy, EtlError
 
@@ -35,8 +35,21 @@ def _format_users(rows: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def _audit_change(cur, kind: str, what: str, req: dict, *fields: str) -> None:
+    """The audit row of a change made by a command (who: the OS user; no secret is recorded)."""
+    detail = {"action": req.get("action"), **{f: req.get(f) for f in fields if req.get(f) is not None}}
+    audit.write_now(cur, kind, username=_cli_user(), target=f"{what}:{req.get('name')}", detail=detail)
+
+
 def run_users(cur, req: dict) -> tuple[str, int]:
     """Carry out one `users` action against a cursor; used by the CLI and by the running server."""
+    output = _run_users(cur, req)
+    if req.get("action") != "list":
+        _audit_change(cur, "user_change", "user", req, "role", "unit", "official")
+    return output
+
+
+def _run_users(cur, req: dict) -> tuple[str, int]:
     action, name = req.get("action"), req.get("name")
     if action == "add":
         u = users.add(cur, name, req["role"], req["password"], req.get("unit"), req.get("official"))
@@ -150,6 +163,13 @@ def _format_displays(rows: list[dict]) -> str:
 
 def run_devices(cur, req: dict) -> tuple[str, int]:
     """Carry out one `devices` action against a cursor; used by the CLI and by the running server."""
+    output = _run_devices(cur, req)
+    if req.get("action") != "list":
+        _audit_change(cur, "device_change", "device", req, "counter", "official")
+    return output
+
+
+def _run_devices(cur, req: dict) -> tuple[str, int]:
     action, name = req.get("action"), req.get("name")
     if action == "add":
         token = tokens.add_device(cur, name, req.get("counter"))
@@ -173,6 +193,13 @@ def run_devices(cur, req: dict) -> tuple[str, int]:
 
 def run_displays(cur, req: dict) -> tuple[str, int]:
     """Carry out one `displays` action against a cursor; used by the CLI and by the running server."""
+    output = _run_displays(cur, req)
+    if req.get("action") != "list":
+        _audit_change(cur, "display_change", "display", req, "unit", "panels", "rotate_seconds")
+    return output
+
+
+def _run_displays(cur, req: dict) -> tuple[str, int]:
     action, name = req.get("action"), req.get("name")
     if action == "add":
         rotate = req.get("rotate_seconds")
@@ -241,15 +268,41 @@ def _serve_handler(database, extra: dict | None = None):
     return handle
 
 
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+def configure_logging(checked) -> list[logging.Handler]:
+    """The server log on standard error, and also in LOG_FILE (rotated at LOG_MAX_BYTES, keeping
+    LOG_BACKUPS files) when that is set. Returns the handlers added to the root logger."""
+    from logging.handlers import RotatingFileHandler
+
+    handlers: list[logging.Handler] = [logging.StreamHandler()]
+    if checked["LOG_FILE"]:
+        path = Path(checked["LOG_FILE"])
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handlers.append(RotatingFileHandler(path, maxBytes=checked["LOG_MAX_BYTES"],
+                                                backupCount=checked["LOG_BACKUPS"], encoding="utf-8"))
+        except OSError as exc:
+            raise DashboardError(f"cannot write the log file {path} (THUOCDO_LOG_FILE): {exc.strerror}; "
+                                 "choose a writable path or leave it empty for standard error only") from None
+    root = logging.getLogger()
+    for handler in handlers:
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return handlers
+
+
 def serve_command(args) -> int:
     import waitress
 
     from dashboard import demo, ingest, limits, live
     from dashboard.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     config = {"DB_PATH": args.db, **({"DEMO": True} if args.demo else {})}
-    settings.load(config)  # setting mistakes first: they say more than a missing file
+    checked = settings.load(config)  # setting mistakes first: they say more than a missing file
+    configure_logging(checked)
     if args.demo:
         demo.ensure_data(args.db)
     else:
@@ -281,6 +334,7 @@ def serve_command(args) -> int:
     finally:
         ctl.stop()
         writer.stop()  # what has arrived is loaded before the file closes
+        server.extensions["thuocdo_audit"].stop()  # the queued audit rows too
         database.close()
     return 0
 

@@ -216,6 +216,27 @@ TEXT: dict[str, tuple[str, str]] = {
     "examples": ("Dòng bị giữ lại gần nhất (chưa xử lý)", "Latest unresolved quarantined rows"),
     "files": ("Số tệp", "Files"),
     "raw": ("Dòng gốc", "Raw row"),
+    # the audit log (data page)
+    "audit": ("Nhật ký truy cập và thay đổi", "Audit log"),
+    "audit_help": ("Đăng nhập, truy cập bị từ chối, tải dữ liệu, mã thiết bị và thay đổi người dùng; mới nhất trước, "
+                   "lưu {days} ngày.", "Sign-ins, refused requests, exports, device tokens and user changes; newest "
+                   "first, kept {days} days."),
+    "audit_kind": ("Loại sự kiện", "Kind"), "audit_all_kinds": ("Mọi loại", "All kinds"),
+    "audit_user": ("Người dùng", "User"), "audit_user_hint": ("Tên đăng nhập chứa…", "Username contains…"),
+    "audit_from": ("Từ ngày", "From"), "audit_to": ("Đến ngày", "To"), "audit_refresh": ("Làm mới", "Refresh"),
+    "audit_count": ("{n} mục", "{n} entries"),
+    "audit_at_col": ("Thời điểm", "Time"), "audit_kind_col": ("Loại", "Kind"), "audit_username_col": ("Người dùng", "User"),
+    "audit_role_col": ("Vai trò", "Role"), "audit_client_col": ("Địa chỉ", "Client"),
+    "audit_path_col": ("Đường dẫn", "Path"), "audit_target_col": ("Đối tượng", "Target"),
+    "audit_detail_col": ("Chi tiết", "Detail"),
+    "audit_login": ("Đăng nhập", "Sign-in"), "audit_login_failed": ("Đăng nhập thất bại", "Failed sign-in"),
+    "audit_logout": ("Đăng xuất", "Sign-out"), "audit_denied": ("Bị từ chối", "Denied"),
+    "audit_export": ("Tải dữ liệu", "Export"), "audit_token_use": ("Dùng mã thiết bị", "Token used"),
+    "audit_token_refused": ("Mã thiết bị bị từ chối", "Token refused"),
+    "audit_user_change": ("Thay đổi người dùng", "User change"),
+    "audit_device_change": ("Thay đổi thiết bị", "Device change"),
+    "audit_display_change": ("Thay đổi màn hình", "Display change"),
+    "audit_audit_overflow": ("Nhật ký quá tải (bỏ bớt)", "Audit overflow (dropped)"),
 }
 
 

@@ -15,6 +15,7 @@ from dash.exceptions import MissingCallbackContextException
 from flask import request
 from flask_login import current_user
 
+from dashboard import audit
 from dashboard.metrics import lookups
 
 log = logging.getLogger("thuocdo.scope")
@@ -25,9 +26,13 @@ _PERIOD = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 
 
 def denied(kind: str, value) -> None:
+    """Log and audit a refusal. The value and path came with the request: both are shown as a
+    bounded repr in the log (no newline of theirs can start a forged line) and stored cut and
+    plain in the audit log."""
     u = current_user
-    log.warning("denied %s=%r to user=%r role=%s path=%s", kind, value,
-                getattr(u, "username", None), getattr(u, "role", None), request.path)
+    log.warning("denied %s=%s to user=%r role=%s path=%s", kind, audit.shown(value),
+                getattr(u, "username", None), getattr(u, "role", None), audit.shown(request.path))
+    audit.record("denied", target=kind, detail={"value": value})
 
 
 def scope_root(u=None) -> str | None:

@@ -61,6 +61,12 @@ _ALL = (
     Setting("LIVE_PUBLIC_URL", "", "the push server's address as browsers reach it behind a proxy, e.g. https://dash.example/live (default: this host, LIVE_PORT)"),
     Setting("LIVE_ALLOWED_ORIGINS", "", "other page origins allowed to open the push stream, space-separated (the dashboard's own is always allowed)"),
     Setting("DISPLAY_FRAME_ANCESTORS", "", "origins allowed to frame the wall display /display (signage players), space-separated; empty = none"),
+    Setting("AUDIT_RETENTION_DAYS", 365, "audit log rows (sign-ins, refusals, exports, token use, user changes) older than this many days are deleted, once a day", minimum=1),
+    Setting("AUDIT_TOKEN_MINUTES", 60, "a device's or display's token use is written to the audit log once per this many minutes, with the number of requests since", minimum=1),
+    Setting("AUDIT_FLUSH_MS", 1000, "the audit log's queued rows are written this often, in one INSERT", minimum=50),
+    Setting("LOG_FILE", "", "also write the server log to this file, rotated at LOG_MAX_BYTES (default: standard error only)"),
+    Setting("LOG_MAX_BYTES", 10_000_000, "the log file is rotated when it reaches this size", minimum=10_000),
+    Setting("LOG_BACKUPS", 5, "rotated log files kept (FILE.1 … FILE.N)", minimum=1),
     Setting("LIVE_PORT", -1, "port of the push server (Server-Sent Events); -1 = the dashboard's port + 1, 0 = off (pages poll)", minimum=-1),
 )
 SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in _ALL})

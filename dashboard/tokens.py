@@ -45,6 +45,18 @@ def _lookup_hash(token) -> str | None:
     return hash_token(token)
 
 
+def revoked_holder(cur, kind: str, token) -> str | None:
+    """The name of the revoked device (`kind` "device") or display that held `token`, or None:
+    for the audit log, on the refusal path only."""
+    token_hash = _lookup_hash(token)
+    if token_hash is None:
+        return None
+    table = {"device": "devices", "display": "displays"}[kind]
+    row = cur.execute(f"SELECT name FROM {table} WHERE token_hash = ? AND revoked_at IS NOT NULL",
+                      [token_hash]).fetchone()
+    return row[0] if row else None
+
+
 def _now() -> datetime:
     return datetime.now().replace(microsecond=0)
 

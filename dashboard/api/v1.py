@@ -22,7 +22,7 @@ from functools import wraps
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashboard import db, ingest, live, settings, tokens
+from dashboard import audit, db, ingest, live, settings, tokens
 from dashboard.auth import token_endpoint
 from dashboard.errors import DashboardError
 from etl.kinds import KINDS
@@ -52,11 +52,15 @@ def device_required(view):
     """The view runs for a live device token only (g.device); 401 otherwise."""
     @wraps(view)
     def checked(*args, **kwargs):
-        device = tokens.device_for_token(db.cursor(), _presented_token())
+        token = _presented_token()
+        device = tokens.device_for_token(db.cursor(), token)
         if device is None:
+            if token:
+                audit.token_refused("device", token, lambda: tokens.revoked_holder(db.cursor(), "device", token))
             return _error(401, "a valid device token is required (Authorization: Bearer …); "
                                "it may have been revoked")
         g.device = device
+        audit.token_used("device", device.name)
         return view(*args, **kwargs)
     token_endpoint(bp.name, view.__name__)
     return checked
@@ -75,7 +79,7 @@ def _read_records():
         return None, too_large
     try:
         body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nesting deeper than Python's stack
         return None, _error(400, "the body is not JSON: send a JSON array of records")
     if isinstance(body, dict) and isinstance(body.get("records"), list):
         body = body["records"]

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask, current_app, jsonify, make_response, redirect, render_template_string, request, url_for
 
-from dashboard import auth, db, settings, tokens
+from dashboard import audit, auth, db, settings, tokens
 from dashboard.i18n import current_lang
 from dashboard.live import build_id, display_panels, hub, scope_version, subscription_url
 from dashboard.live.display_states import display_states
@@ -118,6 +118,10 @@ def _display_for(token) -> tokens.Display | None:
     if not isinstance(token, str) or not token:
         return None
     display = tokens.display_for_token(db.cursor(), token) if len(token) <= tokens.MAX_TOKEN_LENGTH else None
+    if display is None:
+        audit.token_refused("display", token, lambda: tokens.revoked_holder(db.cursor(), "display", token))
+    else:
+        audit.token_used("display", display.name)
     return display
 
 

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from flask import Blueprint, Flask, make_response, redirect, render_template_string, request, url_for
 
-from dashboard import auth, db, settings, tokens
+from dashboard import audit, auth, db, settings, tokens
 
 log = logging.getLogger("thuocdo.kiosk")
 COOKIE = "thuocdo_device"
@@ -162,11 +162,16 @@ def _denied():
 
 def _counter_device(token: str | None):
     """The live counter device of `token`, or None (missing, unknown, revoked, or not a counter's)."""
-    if not token or len(token) > 512:
+    if not token:
         return None
-    device = tokens.device_for_token(db.cursor(), token)
-    if device is None or device.counter_id is None:
+    device = tokens.device_for_token(db.cursor(), token) if len(token) <= 512 else None
+    if device is None:
+        audit.token_refused("device", token, lambda: tokens.revoked_holder(db.cursor(), "device", token))
         return None
+    if device.counter_id is None:
+        audit.token_refused("device", token, device.name, reason="not_a_counter_device")
+        return None
+    audit.token_used("device", device.name)
     return device
 
 
@@ -174,7 +179,7 @@ def _counter_device(token: str | None):
 def provision(token: str):
     device = _counter_device(token)
     if device is None:
-        log.warning("kiosk: unknown or revoked device token from %s", request.remote_addr)
+        log.warning("kiosk: unknown or revoked device token from %r", request.remote_addr)
         return _denied()
     log.info("kiosk: device %r of counter %s provisioned from %s", device.name, device.counter_id,
              request.remote_addr)

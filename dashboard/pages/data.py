@@ -1,10 +1,11 @@
-"""Dữ liệu `/data` (admins): freshness per source, the ingest ledger, and quarantined rows with reasons."""
+"""Dữ liệu `/data` (admins): freshness per source, the ingest ledger, quarantined rows with reasons,
+screens and devices, and the audit log (filtered by kind, username and days, newest first)."""
 import dash
 import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
-from dashboard import db, formats, scope, text, tokens
+from dashboard import audit, db, formats, scope, settings, text, tokens
 from dashboard.errors import DashboardError
 from dashboard.callbacks import cached
 from dashboard.components import common, tables
@@ -31,6 +32,7 @@ def layout(**_):
         dcc.Interval(id="data-screens-poll", interval=30_000),
         common.panel(t("ledger", lang), "data-ledger", lang, min_height=200),
         common.panel(t("examples", lang), "data-examples", lang, min_height=120),
+        common.panel(t("audit", lang), "data-audit", lang, min_height=200, content=_audit_panel(lang)),
     ])
 
 
@@ -132,6 +134,7 @@ def assign_duty(_clicks, device, official):
         duty = tokens.assign_device(db.cursor(), device, official.strip(), f"user:{current_user.username}")
     except DashboardError as exc:
         return str(exc)
+    audit.record("device_change", target=f"device:{device}", detail={"action": "assign", "official": duty["official_id"]})
     return f"{duty['counter_id']}: {duty['full_name']}"
 
 
@@ -144,3 +147,68 @@ def fill(_version):
         return (common.empty(t("not_found_body", lang)),) * 4
     cur = db.cursor()
     return cached(cur, lang, "data-page", (), lambda: _build(cur, lang), json_ready=True)
+
+
+# --- the audit log ------------------------------------------------------------------------------
+
+AUDIT_PAGE = 50
+AUDIT_COLUMNS = ("at", "kind", "username", "role", "client", "path", "target", "detail")
+AUDIT_LEFT = ("at", "username", "role", "client", "path", "target")  # kind and detail are left-aligned already
+
+
+def _audit_panel(lang):
+    """Filters and an empty table; `fill_audit` serves it a page at a time, admins only."""
+    kinds = [{"label": t(f"audit_{k}", lang), "value": k} for k in audit.KINDS]
+    field = "form-control form-control-sm"
+    filters = html.Div([
+        html.Div([html.Label(t("audit_kind", lang), htmlFor="audit-kind", className="form-label small mb-0"),
+                  dcc.Dropdown(id="audit-kind", options=kinds, placeholder=t("audit_all_kinds", lang),
+                               style={"minWidth": "15rem"})]),
+        html.Div([html.Label(t("audit_user", lang), htmlFor="audit-user", className="form-label small mb-0"),
+                  dcc.Input(id="audit-user", type="text", maxLength=64, debounce=True, className=field,
+                            placeholder=t("audit_user_hint", lang), style={"width": "13rem"})]),
+        html.Div([html.Label(t("audit_from", lang), htmlFor="audit-from", className="form-label small mb-0"),
+                  dcc.Input(id="audit-from", type="text", maxLength=10, debounce=True, className=field,
+                            placeholder="dd/mm/yyyy", style={"width": "8.5rem"})]),
+        html.Div([html.Label(t("audit_to", lang), htmlFor="audit-to", className="form-label small mb-0"),
+                  dcc.Input(id="audit-to", type="text", maxLength=10, debounce=True, className=field,
+                            placeholder="dd/mm/yyyy", style={"width": "8.5rem"})]),
+        html.Button(t("audit_refresh", lang), id="audit-refresh", className="btn btn-outline-primary btn-sm"),
+        html.Span(id="audit-count", className="small text-muted", role="status"),
+    ], className="d-flex flex-wrap gap-2 align-items-end mb-2", id="audit-filters")
+    columns = [{"id": c, "name": t(f"audit_{c}_col", lang)} for c in AUDIT_COLUMNS]
+    # Plain text only (markdown=False): every cell is shown as typed, whatever it holds.
+    table = tables.datatable("audit-table", columns, [], page_size=AUDIT_PAGE, markdown=False,
+                             page_action="custom", page_current=0, page_count=1, sort_action="none")
+    table.style_cell_conditional = list(table.style_cell_conditional) + [
+        {"if": {"column_id": c}, "textAlign": "left"} for c in AUDIT_LEFT] + [
+        {"if": {"column_id": "at"}, "minWidth": "150px"}, {"if": {"column_id": "kind"}, "minWidth": "130px"},
+        {"if": {"column_id": "detail"}, "minWidth": "240px"}]
+    help_text = t("audit_help", lang, days=settings.current()["AUDIT_RETENTION_DAYS"])
+    return html.Div([html.P(help_text, className="small text-muted"), filters, table])
+
+
+def _audit_rows(rows: list[dict], lang: str) -> list[dict]:
+    out = []
+    for r in rows:
+        out.append({
+            "at": r["at"].strftime("%d/%m/%Y %H:%M:%S") if r["at"] else formats.DASH,
+            "kind": t(f"audit_{r['kind']}", lang) if r["kind"] in audit.KINDS else r["kind"],
+            "username": r["username"] or formats.DASH, "role": r["role"] or "", "client": r["client"] or "",
+            "path": r["path"] or "", "target": r["target"] or "", "detail": audit.detail_line(r["detail"]),
+        })
+    return [tables.shown(r, text.LINE) for r in out]  # stored plain already; shown plain again whatever the file holds
+
+
+@callback(Output("audit-table", "data"), Output("audit-table", "page_count"), Output("audit-count", "children"),
+          Input("audit-kind", "value"), Input("audit-user", "value"), Input("audit-from", "value"),
+          Input("audit-to", "value"), Input("audit-table", "page_current"), Input("audit-refresh", "n_clicks"))
+def fill_audit(kind, username, start, end, page, _refresh):
+    """The audit log for admins only: checked here, server-side, whatever the request says."""
+    lang = current_lang()
+    if not current_user.is_admin:
+        scope.denied("page", "/data#audit")
+        return [], 1, t("not_found_body", lang)
+    rows, total, pages = audit.entries(db.cursor(), kind=kind, username=username, start=start, end=end,
+                                       page=page, size=AUDIT_PAGE)
+    return _audit_rows(rows, lang), pages, t("audit_count", lang, n=formats.number(total, lang))

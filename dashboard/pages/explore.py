@@ -11,7 +11,7 @@ import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
-from dashboard import db, export, formats, scope, settings
+from dashboard import audit, db, export, formats, scope, settings
 from dashboard.callbacks import cached
 from dashboard.components import charts, common, tables
 from dashboard.i18n import current_lang, t
@@ -200,6 +200,9 @@ def _download(kind: str, kpi, group, start, end, units, sort_by):
     rows = _rows(_sorted(df, kpi, sort_by), columns)
     name = f"thuocdo_{kpi}_{group}_{start}_{end}"
     log.info("export %s: user=%r rows=%d %s", kind, current_user.username, len(rows), name)
+    audit.record("export", target=kind, detail={"file": f"{name}.{kind}", "rows": len(rows), "kpi": kpi,
+                                                "group": group, "start": start, "end": end,
+                                                "units": ",".join(req[4])})
     if kind == "csv":
         return dcc.send_bytes(export.to_csv(rows, columns), f"{name}.csv"), None
     return dcc.send_bytes(export.to_xlsx(rows, columns), f"{name}.xlsx"), None
