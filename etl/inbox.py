@@ -45,13 +45,26 @@ def _free_name(folder: Path, name: str) -> Path:
     return target
 
 
+_NAME_MAX = 255  # bytes in one file name (Linux, macOS, Windows)
+_REASON = ".reason.txt"
+
+
+def _reason_path(target: Path) -> Path:
+    """NAME.reason.txt beside a rejected file; NAME cut when the whole would be too long a file
+    name (it failed every sweep, and the file was loaded again every half second)."""
+    room = _NAME_MAX - len(_REASON.encode())
+    name = os.fsencode(target.name)[:room].decode("utf-8", "ignore") if len(os.fsencode(target.name)) > room \
+        else target.name
+    return target.with_name(name + _REASON)
+
+
 def file_away(path: Path, entry: dict, archive: Path, rejected: Path) -> Path:
     """Move a loaded file to the archive, a rejected one to rejected/ with its reason; the new path."""
     if entry["status"] == "rejected":
         rejected.mkdir(parents=True, exist_ok=True)
         target = _free_name(rejected, path.name)
         reasons = ", ".join(f"{n} × {r}" for r, n in (entry.get("reasons") or {}).items())
-        target.with_name(target.name + ".reason.txt").write_text(
+        _reason_path(target).write_text(
             f"{entry.get('message') or 'rejected'}\n"
             f"batch {entry['batch_id']}: read {entry['rows_read']}, quarantined {entry['quarantined']}"
             + (f" ({reasons})" if reasons else "") + "\n"

@@ -117,6 +117,8 @@ def _read_csv(conn, path: Path) -> RawFile:
         cols = cols[:len(header)]
         raw_text = _joined(delim, cols)
         malformed.sort()
+    if not cols:  # a first line with no field at all (blank): every line is "more than the header"
+        raise FileRejected("empty_file", f"{path.name} has no header row (its first line is blank)")
     names = {c.lower().strip().lstrip("\ufeff"): quote_ident(c) for c in cols}
     return RawFile("csv", names, {k: "VARCHAR" for k in names}, raw_text, malformed)
 
@@ -210,12 +212,37 @@ def _cell_text(value) -> str | None:
     return str(value)
 
 
+# An .xlsx is a zip. Its directory states each part's size, and Python's zipfile never inflates
+# a part past its stated size, so a zip bomb is refused from the directory, before a byte of it
+# is inflated: a tiny file whose sheet expands to hundreds of MB took 1.7 GB and 15 s to read.
+XLSX_MAX_EXPANDED = 1024 * 1024 * 1024   # all parts together, uncompressed
+XLSX_MAX_RATIO = 100                     # uncompressed / compressed, for parts over XLSX_RATIO_FROM
+XLSX_RATIO_FROM = 16 * 1024 * 1024       # (real sheets compress 5-20 times; bombs 1,000 times)
+
+
+def _check_xlsx_expansion(path: Path) -> None:
+    try:
+        with zipfile.ZipFile(path) as z:
+            parts = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileRejected("corrupt_file", f"{path.name} is not a readable .xlsx file ({exc})") from None
+    total = sum(p.file_size for p in parts)
+    if total > XLSX_MAX_EXPANDED:
+        raise FileRejected("corrupt_file", f"{path.name} expands to {total // 2 ** 20:,} MB, more than the "
+                                           f"{XLSX_MAX_EXPANDED // 2 ** 20:,} MB an .xlsx may; send it as .csv")
+    for p in parts:
+        if p.file_size > XLSX_RATIO_FROM and p.file_size > XLSX_MAX_RATIO * max(p.compress_size, 1):
+            raise FileRejected("corrupt_file", f"{path.name}: {p.filename} expands {p.compress_size:,} bytes to "
+                                               f"{p.file_size // 2 ** 20:,} MB (a zip bomb?); send it as .csv")
+
+
 def _read_xlsx(conn, path: Path) -> RawFile:
     import openpyxl  # only needed for this format
 
+    _check_xlsx_expansion(path)
     try:
         book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, SyntaxError) as exc:  # SyntaxError: XML's ParseError
         raise FileRejected("corrupt_file", f"{path.name} is not a readable .xlsx file ({exc})") from None
     try:
         sheet = book.worksheets[0]
@@ -234,7 +261,7 @@ def _read_xlsx(conn, path: Path) -> RawFile:
             lines.append(number)
             for i, col in enumerate(columns):
                 col.append(_cell_text(row[i]) if i < len(row) else None)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, EOFError, SyntaxError) as exc:
         raise FileRejected("corrupt_file", f"{path.name}: the workbook is damaged ({exc})") from None
     finally:
         book.close()
@@ -266,9 +293,11 @@ def _read_jsonl(conn, path: Path) -> RawFile:
     table = pa.table({"line": pa.array(lines, pa.int64()), "json": pa.array(texts, pa.string())})
     conn.register("jsonl_rows", table)
     try:
-        # CASE, not AND: with AND, json_type still runs on an invalid line and raises.
+        # CASE, not AND: with AND, json_type still runs on an invalid line and raises. try():
+        # json_valid itself raises on some invalid text (an escaped lone surrogate, "\ud800").
         conn.execute("CREATE TEMP TABLE raw AS SELECT line, json, "
-                     "CASE WHEN json_valid(json) THEN json_type(json) = 'OBJECT' ELSE FALSE END AS json_ok "
+                     "CASE WHEN coalesce(try(json_valid(json)), FALSE) THEN json_type(json) = 'OBJECT' "
+                     "ELSE FALSE END AS json_ok "
                      "FROM jsonl_rows")
     finally:
         conn.unregister("jsonl_rows")

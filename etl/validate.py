@@ -68,8 +68,8 @@ def parse_expr(col: Col, src: str, src_type: str, absent: str | None = None) -> 
                 f"WHEN regexp_full_match({v}, '\\d{{4}}-\\d{{1,2}}-\\d{{1,2}}([T ]\\d{{1,2}}:\\d{{2}}(:\\d{{2}}(\\.\\d+)?)?)?') "
                 f"THEN try_cast({v} AS TIMESTAMP) END")
     if t == "int":
-        if base in _INT_TYPES:
-            expr = f"CAST({src} AS INTEGER)"
+        if base in _INT_TYPES:  # try_cast: a Parquet BIGINT past INTEGER's range is a bad_number, not a failed load
+            expr = f"try_cast({src} AS INTEGER)"
         else:  # 3.0 from a spreadsheet is 3; 3.5 is not an integer
             v = src
             expr = (f"coalesce(try_cast({v} AS INTEGER), CASE WHEN try_cast({v} AS DOUBLE) = "

@@ -91,7 +91,10 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     """Write records as a contract .jsonl file, durably: the file and its folder entry are
     fsynced before the name appears (written under a temporary name, then renamed)."""
     tmp = path.with_name("." + path.name + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
+    # A lone UTF-16 surrogate ("\ud800" in the JSON sent) cannot be encoded as UTF-8: it is
+    # written as the escape it came in, and the reader quarantines that line as malformed
+    # (one record's reason), instead of the write failing every batch of the writer's window.
+    with open(tmp, "w", encoding="utf-8", errors="backslashreplace") as f:
         for record in records:
             f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         f.flush()
