@@ -328,3 +328,44 @@ class Auth:
 @pytest.fixture
 def auth(client) -> Auth:
     return Auth(client)
+
+
+# --- what the reliability report (tests/reliability_report.py) reads ---------------------------
+
+# Test files by the class of attack or fault they cover (docs/reliability.md).
+RELIABILITY_CLASSES = {
+    "test_access_suite.py": "Access control: sessions, scopes, exports, tokens",
+    "test_hostile_requests.py": "Hostile requests: URL parameters, periods and ids, forged callbacks",
+    "test_gate_hardening.py": "The gate: body limits, login throttle, origin check, headers",
+    "test_auth.py": "Sign-in, sessions, CSRF",
+    "test_tokens.py": "Device and display tokens",
+    "test_plain_text.py": "Plain text: HTML, Markdown and bidi in names, text limits",
+    "test_bad_input.py": "Bad input files",
+    "test_fuzz.py": "Fuzzing: the ingestion API, the file loader, filters and sorts",
+    "test_durability.py": "Durability: kill -9 during loads, read-only storage, locked connection",
+    "test_audit.py": "Audit log",
+}
+_outcomes: dict[str, dict[str, int]] = {}
+
+
+def pytest_runtest_logreport(report):
+    name = Path(report.fspath).name
+    if name not in RELIABILITY_CLASSES or (report.when != "call" and not (report.when == "setup" and report.outcome != "passed")):
+        return
+    counts = _outcomes.setdefault(name, {"passed": 0, "failed": 0, "skipped": 0})
+    counts[report.outcome] = counts.get(report.outcome, 0) + 1
+
+
+def pytest_sessionfinish(session):
+    """Each class's tests and their outcomes, for the report (only classes that ran; a run of
+    one file leaves the others' last figures in place)."""
+    if not _outcomes:
+        return
+    folder = ARTIFACTS / "reliability"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "suites.json"
+    suites = json.loads(path.read_text()) if path.exists() else {}
+    stamp = time.strftime("%Y-%m-%d %H:%M")
+    for name, counts in _outcomes.items():
+        suites[name] = {"class": RELIABILITY_CLASSES[name], **counts, "run_at": stamp}
+    path.write_text(json.dumps(suites, indent=1, ensure_ascii=False))
