@@ -6,6 +6,7 @@ Others may append fixtures below; keep each fixture's cost visible in its docstr
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 import os
 import re
 import shutil
@@ -369,3 +370,26 @@ def pytest_sessionfinish(session):
     for name, counts in _outcomes.items():
         suites[name] = {"class": RELIABILITY_CLASSES[name], **counts, "run_at": stamp}
     path.write_text(json.dumps(suites, indent=1, ensure_ascii=False))
+
+
+class Tally:
+    """Cases (or examples) of each class tried and held, for docs/reliability.md. `with
+    tally.case(name):` counts one, held if the block ends cleanly; `tally.add(name, held)`."""
+
+    def __init__(self, unit: str):
+        self.unit = unit
+        self.counts: dict[str, dict[str, int]] = {}
+
+    def add(self, name: str, held: bool) -> None:
+        counts = self.counts.setdefault(name, {self.unit: 0, "held": 0})
+        counts[self.unit] += 1
+        counts["held"] += int(held)
+
+    @contextmanager
+    def case(self, name: str):
+        held = False
+        try:
+            yield
+            held = True
+        finally:
+            self.add(name, held)

@@ -25,7 +25,6 @@ import shutil
 import threading
 import time
 import zipfile
-from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from urllib.parse import quote
@@ -33,34 +32,16 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import ARTIFACTS, Login, http_login, run_dashboard, start_server, stop_server
+from conftest import ARTIFACTS, Login, Tally, http_login, run_dashboard, start_server, stop_server
 
 ACCESS_JSON = ARTIFACTS / "reliability" / "access.json"
 PASSWORD = "access-Pass-0042"
 NOT_FOUND = "Trang này không tồn tại hoặc nằm ngoài phạm vi bạn được xem."
 ROUTER = ".._pages_content.children..._pages_store.data.."
 
-_COUNTS: dict[str, dict[str, int]] = defaultdict(lambda: {"cases": 0, "held": 0})
-
-
-class case:
-    """`with case("class"):` counts one case of a class, held if the block ends cleanly."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        _COUNTS[self.name]["cases"] += 1
-
-    def __exit__(self, exc_type, *_):
-        if exc_type is None:
-            _COUNTS[self.name]["held"] += 1
-        return False
-
-
-def tally(name: str, held: bool) -> None:
-    _COUNTS[name]["cases"] += 1
-    _COUNTS[name]["held"] += int(held)
+_TALLY = Tally("cases")
+_COUNTS = _TALLY.counts
+case, tally = _TALLY.case, _TALLY.add
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -31,7 +31,6 @@ import sys
 import tempfile
 import uuid
 import zipfile
-from collections import defaultdict
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -40,7 +39,7 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from conftest import ARTIFACTS, REPO, SECRET
+from conftest import ARTIFACTS, REPO, SECRET, Tally
 
 VECTORS = Path(__file__).parent / "vectors"
 FUZZ_JSON = ARTIFACTS / "reliability" / "fuzz.json"
@@ -51,25 +50,9 @@ DB_ERRORS = ("Catalog Error", "Parser Error", "Binder Error", "Conversion Error"
 
 # --- what ran, for the docs generator ------------------------------------------------------
 
-_COUNTS: dict[str, dict[str, int]] = defaultdict(lambda: {"examples": 0, "held": 0})
-
-
-class _Case:
-    """`with case("class"):` counts one example of a class, held if the block ends cleanly."""
-
-    def __init__(self, name: str):
-        self.name = name
-
-    def __enter__(self):
-        _COUNTS[self.name]["examples"] += 1
-
-    def __exit__(self, exc_type, *_):
-        if exc_type is None:
-            _COUNTS[self.name]["held"] += 1
-        return False
-
-
-case = _Case
+_TALLY = Tally("examples")
+_COUNTS = _TALLY.counts
+case = _TALLY.case
 
 
 @pytest.fixture(scope="module", autouse=True)
