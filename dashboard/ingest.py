@@ -77,7 +77,7 @@ def load_command(w: Writer, archive: Path):
             raise DashboardError(f"the server cannot read: {', '.join(missing)}; give paths it can read", 4)
         # The server's connection reads files only from its ingestion folders (dashboard/db.py,
         # lock_down): each file is loaded from a copy in the spool, kept in the archive if loaded.
-        staging = Path(tempfile.mkdtemp(prefix="load-", dir=_spool(archive)))
+        staging = Path(tempfile.mkdtemp(prefix="load-", dir=w.spool_dir))
         try:
             copies = []
             for n, path in enumerate(paths):
@@ -92,12 +92,6 @@ def load_command(w: Writer, archive: Path):
             shutil.rmtree(staging, ignore_errors=True)
         return json.dumps(entries, ensure_ascii=False, default=str), 0
     return run_load
-
-
-def _spool(archive: Path) -> Path:
-    spool = archive / ".spool"
-    spool.mkdir(parents=True, exist_ok=True)
-    return spool
 
 
 def etl_commands(w: Writer, archive: Path) -> dict:

@@ -115,21 +115,22 @@ def unit_names(cur, unit_ids) -> dict[str, str]:
     return dict(cur.execute("SELECT unit_id, name FROM units WHERE unit_id IN (SELECT unnest(?))", [ids]).fetchall())
 
 
-def official_units(cur, official_ids) -> dict[str, str]:
-    """{official_id: unit_id} of the known ones among `official_ids`."""
+def _of_officials(cur, official_ids, column: str) -> dict[str, str]:
+    """{official_id: column} of the known ones among `official_ids` (column: one of ours)."""
     ids = list(dict.fromkeys(i for i in official_ids if i))
     if not ids:
         return {}
     return dict(cur.execute(
-        "SELECT official_id, unit_id FROM officials WHERE official_id IN (SELECT unnest(?))", [ids]).fetchall())
+        f"SELECT official_id, {column} FROM officials WHERE official_id IN (SELECT unnest(?))", [ids]).fetchall())
+
+
+def official_units(cur, official_ids) -> dict[str, str]:
+    """{official_id: unit_id} of the known ones among `official_ids`."""
+    return _of_officials(cur, official_ids, "unit_id")
 
 
 def official_names(cur, official_ids) -> dict[str, str]:
-    ids = list(dict.fromkeys(i for i in official_ids if i))
-    if not ids:
-        return {}
-    return dict(cur.execute(
-        "SELECT official_id, full_name FROM officials WHERE official_id IN (SELECT unnest(?))", [ids]).fetchall())
+    return _of_officials(cur, official_ids, "full_name")
 
 
 # --- officials -----------------------------------------------------------------------
