@@ -84,10 +84,12 @@ def transaction(conn):
     conn.execute("BEGIN")
     try:
         yield
-        conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+    # Outside the try: a COMMIT that fails (a full disk) has already ended the transaction, and a
+    # ROLLBACK after it would raise "no transaction is active" in place of the real error.
+    conn.execute("COMMIT")
 
 
 _LOCK_PID = re.compile(r"PID (\d+)")

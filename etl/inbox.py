@@ -14,6 +14,7 @@ import shutil
 import threading
 from pathlib import Path
 
+from etl.errors import as_storage_error
 from etl.kinds import kind_of_file
 from etl.loader import KIND_ORDER
 
@@ -110,11 +111,18 @@ class Inbox:
             self._thread.join(10)
 
     def _run(self) -> None:
-        while not self._stop.wait(self.poll_seconds):
+        delay = self.poll_seconds
+        while not self._stop.wait(delay):
             try:
                 self.sweep()
-            except Exception:  # a full disk or a vanished folder: say so, try again next time
-                log.exception("inbox sweep failed")
+                delay = self.poll_seconds
+            except Exception as exc:  # a full disk or a vanished folder: say so, try again later
+                storage = as_storage_error(exc)
+                if storage is None:
+                    log.exception("inbox sweep failed")
+                elif delay == self.poll_seconds:  # once per outage; the files wait in the inbox
+                    log.error("inbox: %s; the files stay in the inbox and are tried again", storage)
+                delay = min(max(delay * 2, 1.0), 30.0)  # back off while the fault lasts
 
     def sweep(self) -> list[dict]:
         """Load what is waiting now; the ledger entries."""

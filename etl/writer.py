@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Callable
 
 from etl import clustering
+from etl.errors import as_storage_error
 from etl.kinds import KINDS
 from etl.loader import KIND_ORDER, LoadDetails, load_file
 
@@ -91,6 +92,16 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
     """Write records as a contract .jsonl file, durably: the file and its folder entry are
     fsynced before the name appears (written under a temporary name, then renamed)."""
     tmp = path.with_name("." + path.name + ".tmp")
+    try:
+        _write_lines(tmp, records)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a full disk: no half-written batch left behind
+        raise
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+def _write_lines(tmp: Path, records: list[dict]) -> None:
     # A lone UTF-16 surrogate ("\ud800" in the JSON sent) cannot be encoded as UTF-8: it is
     # written as the escape it came in, and the reader quarantines that line as malformed
     # (one record's reason), instead of the write failing every batch of the writer's window.
@@ -99,8 +110,6 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
             f.write(json.dumps(record, ensure_ascii=False, separators=(",", ":")) + "\n")
         f.flush()
         os.fsync(f.fileno())
-    os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -125,6 +134,7 @@ class Writer:
         self._seq = itertools.count(1)
         self._last_arrival = self._last_drain = clock()
         self._idle_work_done = True
+        self._storage_logged = float("-inf")  # when a full/read-only disk was last logged
         self.batches = 0          # micro-batches drained, for the data page and benchmarks
         self.cpu_seconds = 0.0    # CPU the writer's thread spent draining them
         # Wall seconds by phase (what an acknowledgement waits for, beyond the CPU above).
@@ -231,16 +241,14 @@ class Writer:
                     arrival.value = arrival.call(self.conn)
                     self._notify(Commit(self._version(), None, ()))
                 except BaseException as exc:
-                    log.exception("a write in the writer failed")
-                    arrival.error = exc
+                    arrival.error = self._failed(exc, "a write in the writer failed")
                 arrival.done.set()
             if arrival.files:
                 try:
                     for path in arrival.files:
                         arrival.entries.append(self._load_one(path, LoadDetails()))
                 except BaseException as exc:  # the source shows it; the writer keeps going
-                    log.exception("loading %s failed", arrival.files)
-                    arrival.error = exc
+                    arrival.error = self._failed(exc, f"loading {arrival.files} failed")
                 arrival.done.set()
         by_kind: dict[str, list[_Arrival]] = {}
         for arrival in arrivals:
@@ -251,11 +259,23 @@ class Writer:
             try:
                 self._load_records(kind, group)
             except BaseException as exc:
-                log.exception("loading %d %s record batch(es) failed", len(group), kind)
+                error = self._failed(exc, f"loading {len(group)} {kind} record batch(es) failed")
                 for arrival in group:
-                    arrival.error = exc
+                    arrival.error = error
             for arrival in group:
                 arrival.done.set()
+
+    def _failed(self, exc: BaseException, what: str) -> BaseException:
+        """The error to hand back for a failed write. A full or read-only disk is an expected
+        condition, not a bug: one line in the log a minute while it lasts, not a traceback a batch."""
+        storage = as_storage_error(exc)
+        if storage is None:
+            log.error(what, exc_info=exc)
+            return exc
+        if self.clock() - self._storage_logged >= 60:
+            self._storage_logged = self.clock()
+            log.error("%s: %s", what, storage)
+        return storage
 
     def _load_records(self, kind: str, group: list[_Arrival]) -> None:
         records = [r for arrival in group for r in arrival.records]

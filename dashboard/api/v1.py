@@ -25,6 +25,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from dashboard import audit, db, ingest, live, settings, tokens
 from dashboard.auth import token_endpoint
 from dashboard.errors import DashboardError
+from etl.errors import StorageError
 from etl.kinds import KINDS
 
 log = logging.getLogger("thuocdo.api")
@@ -139,6 +140,8 @@ def post_records(kind: str):
         except TimeoutError:
             return _error(503, "the server is busy; the batch is queued and will be loaded: retry later (a retry "
                                "never counts a record twice)", retry_after=5)
+        except StorageError as exc:  # nothing of the batch was stored: the device keeps it and resends
+            return _error(503, str(exc), retry_after=30)
         for i, outcome in zip(allowed, loaded):
             results[i] = {"id": _record_id(kind, records[i]), "result": outcome.result,
                           "status": _STATUS.get(outcome.result, 422), "detail": outcome.detail}
