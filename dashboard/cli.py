@@ -317,7 +317,7 @@ def serve_command(args) -> int:
     live.start_push(server, args.host, args.port)
     # `python -m etl load | replay | status` while the server runs: writes go to its writer.
     ctl = control.ControlServer(args.db, _serve_handler(database, ingest.etl_commands(
-        writer, ingest.folders(checked, database.path)["archive"]))).start()
+        writer, ingest.folders(checked, database.path)))).start()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
     push_server = server.extensions.get("thuocdo_push")

@@ -8,7 +8,7 @@ closed when the request ends. Never share a cursor between threads.
 folders the writer loads from, attach another database file, install or load an extension, or
 change a setting. DuckDB's settings belong to the database instance, not to a cursor, and the
 writer's cursor shares the instance with the pages', so the inbox and the archive (the API
-spool is inside it) stay readable; everything else is refused.
+spool is inside it) stay readable, and the backup folder writable; everything else is refused.
 """
 from __future__ import annotations
 
@@ -66,7 +66,7 @@ def init_app(server: Flask, database: Database, lock_down: bool | None = None) -
         from dashboard.ingest import folders
 
         where = folders(server.config["THUOCDO"], database.path)
-        database.lock_down([where["inbox"], where["archive"]])
+        database.lock_down([where["inbox"], where["archive"], where["backups"]])
     server.extensions[_EXTENSION] = database
     server.teardown_appcontext(_close_cursor)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import Flask, current_app
 
 from dashboard.errors import DashboardError
+from etl import backup
 from etl.inbox import Inbox, archive_copy
 from etl.loader import replay, status_report
 from etl.writer import Commit, Writer
@@ -18,11 +19,12 @@ _EXTENSION = "thuocdo_writer"
 
 
 def folders(checked, db_path: Path) -> dict[str, Path]:
-    """Inbox, archive, rejected and spool folders: the settings, or beside the database."""
+    """Inbox, archive, rejected, spool and backup folders: the settings, or beside the database."""
     base = Path(db_path).resolve().parent
     archive = Path(checked["ARCHIVE_DIR"] or base / "archive")
     return {"inbox": Path(checked["INBOX_DIR"] or base / "inbox"), "archive": archive,
-            "rejected": Path(checked["REJECTED_DIR"] or base / "rejected"), "spool": archive / ".spool"}
+            "rejected": Path(checked["REJECTED_DIR"] or base / "rejected"), "spool": archive / ".spool",
+            "backups": Path(checked["BACKUP_DIR"] or backup.default_folder(db_path))}
 
 
 def _check_writable(folders: list[Path], db_path: Path) -> None:
@@ -49,7 +51,7 @@ def init_app(server: Flask) -> None:
     database = server.extensions["thuocdo_db"]
     where = folders(checked, database.path)
     hub = server.extensions["thuocdo_live"]
-    _check_writable([where["spool"], where["archive"]] + ([where["inbox"], where["rejected"]] if checked["INBOX"] else []),
+    _check_writable([where["spool"], where["archive"], where["backups"]] + ([where["inbox"], where["rejected"]] if checked["INBOX"] else []),
                     database.path)
     w = Writer(database.cursor(), where["spool"], where["archive"], batch_seconds=checked["INGEST_BATCH_MS"] / 1000,
                idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"])
@@ -94,8 +96,8 @@ def load_command(w: Writer, archive: Path):
     return run_load
 
 
-def etl_commands(w: Writer, archive: Path) -> dict:
-    """`python -m etl load | replay | status` while the server runs, for its admin socket."""
+def etl_commands(w: Writer, where: dict[str, Path]) -> dict:
+    """`python -m etl load | replay | status | backup` while the server runs, for its admin socket."""
     def run_replay(_cur, _req: dict) -> tuple[str, int]:
         return json.dumps(w.run(replay), ensure_ascii=False, default=str), 0
 
@@ -105,4 +107,9 @@ def etl_commands(w: Writer, archive: Path) -> dict:
     def run_stats(_cur, _req: dict) -> tuple[str, int]:
         return json.dumps(w.stats()), 0
 
-    return {"load": load_command(w, archive), "replay": run_replay, "status": run_status, "stats": run_stats}
+    def run_backup(cur, _req: dict) -> tuple[str, int]:
+        # A read transaction on the command's own cursor: the writer goes on loading meanwhile.
+        return json.dumps(backup.take(cur, where["backups"]), default=str), 0
+
+    return {"load": load_command(w, where["archive"]), "replay": run_replay, "status": run_status,
+            "stats": run_stats, "backup": run_backup}

@@ -55,6 +55,7 @@ _ALL = (
     Setting("INBOX", True, "watch the inbox folder and load every contract file renamed into it"),
     Setting("INBOX_DIR", "", "folder watched for contract files (default: inbox/ beside the database)"),
     Setting("ARCHIVE_DIR", "", "where loaded files and API batches are kept (default: archive/ beside the database)"),
+    Setting("BACKUP_DIR", "", "where `python -m etl backup` writes snapshots while the server runs (default: backups/ beside the database)"),
     Setting("REJECTED_DIR", "", "where rejected inbox files go, each beside NAME.reason.txt (default: rejected/ beside the database)"),
     Setting("API_MAX_RECORDS", 1000, "most records in one POST to /api/v1/<kind>; more get 413", minimum=1),
     Setting("API_MAX_BYTES", 1_000_000, "largest body of a POST to /api/v1/<kind>, in bytes; larger gets 413", minimum=1024),

@@ -1,4 +1,4 @@
-"""`python -m etl`: init, load, replay, status, demo, compact.
+"""`python -m etl`: init, load, replay, status, demo, compact, backup, restore.
 
 Exit codes:
   0  done, every row loaded (or the file was already loaded)
@@ -47,6 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("compact", "rewrite the per-official tables in official_id order (load and demo do "
                            "this by themselves when lookups have become slow)")
     p.add_argument("--force", action="store_true", help="every clustered table, however ordered it is")
+    p = command("backup", "write a snapshot of the database (Parquet files and a manifest) into a new folder; "
+                          "while the server runs, the server takes it without pausing its loads")
+    p.add_argument("--into", type=Path, help="folder for the backup's folder (default: backups/ beside the "
+                                             "database; the running server uses its BACKUP_DIR)")
+    p = command("restore", "build a new database file (--db, must not exist) from a backup folder")
+    p.add_argument("backup", type=Path, help="a folder `python -m etl backup` printed")
     return parser
 
 
@@ -201,5 +207,36 @@ def _demo(args) -> int:
     return EXIT_QUARANTINE if summary["quarantined"] else EXIT_OK
 
 
-COMMANDS = {"init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo,
+def _backup(args) -> int:
+    from etl import backup
+
+    if not Path(args.db).exists():
+        raise EtlError(f"no database at {args.db}")
+    try:
+        conn = connect(args.db)
+    except DatabaseBusy as busy:
+        taken = _ask_server(args, busy, {"command": "backup"})
+        if args.into and Path(args.into).resolve() != Path(taken["path"]).parent:
+            print(f"note: the running server writes backups to its BACKUP_DIR, not {args.into}", file=sys.stderr)
+    else:
+        try:
+            taken = backup.take(conn.cursor(), args.into or backup.default_folder(args.db))
+        finally:
+            conn.close()
+    print(f"{taken['path']}: {sum(taken['tables'].values()):,} rows in {len(taken['tables'])} tables "
+          f"(schema version {taken['schema_version']})")
+    return EXIT_OK
+
+
+def _restore(args) -> int:
+    from etl import backup
+
+    restored = backup.restore(args.backup, args.db)
+    print(f"{restored['path']}: restored {sum(restored['tables'].values()):,} rows in {len(restored['tables'])} "
+          f"tables from the backup taken {restored['taken_at']}")
+    connect(args.db).close()  # a backup from an older release is brought to this schema now
+    return EXIT_OK
+
+
+COMMANDS = {"backup": _backup, "restore": _restore, "init": _init, "load": _load, "replay": _replay, "status": _status, "demo": _demo,
             "compact": _compact}

@@ -371,8 +371,9 @@ def test_page_cursor_cannot_read_files_attach_install_or_set(locked, tmp_path):
     other.execute("CREATE TABLE secrets AS SELECT 'x' AS s")
     other.close()
     (elsewhere / "notes.csv").write_text("a,b\n1,2\n")
+    backups = tmp_path / "data" / "backups"  # `etl backup` writes its snapshots there
     assert sorted(database.locked_to) == sorted(
-        str(p.resolve()) + "/" for p in (inbox.inbox, inbox.archive))
+        str(p.resolve()) + "/" for p in (inbox.inbox, inbox.archive, backups))
     attacks = [
         "SELECT * FROM read_csv('/etc/passwd')",
         "SELECT * FROM read_text('/etc/passwd')",
