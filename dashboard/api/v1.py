@@ -22,7 +22,7 @@ from functools import wraps
 from flask import Blueprint, Flask, g, jsonify, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from dashboard import audit, db, ingest, live, settings, tokens
+from dashboard import audit, db, ingest, live, settings, text, tokens
 from dashboard.auth import token_endpoint
 from dashboard.errors import DashboardError
 from etl.errors import StorageError
@@ -197,7 +197,10 @@ def counter_duty(counter_id: str):
     found = tokens.duty(cur, counter_id)
     official = None
     if found:
-        official = {k: found[k] for k in ("official_id", "full_name", "position")}
+        # Shown on the counter's screen: plain text within the contract's limit, whatever was stored
+        # before the loader enforced it (no bidi overrides, no 10,000-character name).
+        official = {"official_id": found["official_id"], "full_name": text.plain(found["full_name"], text.LINE),
+                    "position": text.plain(found["position"], text.LINE) if found["position"] else None}
     return jsonify(counter_id=counter_id, official=official,
                    since=found["since"].isoformat(timespec="seconds") if found else None)
 
