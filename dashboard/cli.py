@@ -294,6 +294,14 @@ def configure_logging(checked) -> list[logging.Handler]:
     return handlers
 
 
+def _proxy_options(checked) -> dict:
+    """waitress takes the client's address from X-Forwarded-For only on requests from TRUSTED_PROXY."""
+    if not checked["TRUSTED_PROXY"]:
+        return {}
+    return {"trusted_proxy": checked["TRUSTED_PROXY"], "trusted_proxy_count": 1,
+            "trusted_proxy_headers": {"x-forwarded-for", "x-forwarded-proto"}}
+
+
 def serve_command(args) -> int:
     import waitress
 
@@ -330,6 +338,7 @@ def serve_command(args) -> int:
         waitress.serve(server, host=args.host, port=args.port, threads=checked["THREADS"],
                        connection_limit=checked["CONNECTIONS"], asyncore_use_poll=True,
                        ident="thuocdo", clear_untrusted_proxy_headers=True, _quiet=True,
+                       **_proxy_options(checked),
                        max_request_body_size=limits.server_cap(checked))  # routes' own limits: dashboard/limits.py
     finally:
         ctl.stop()

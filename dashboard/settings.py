@@ -39,6 +39,7 @@ _ALL = (
     Setting("DEMO", False, "demo mode: a random SECRET_KEY is allowed when none is set, and demo users are (re)created"),
     Setting("DEFAULT_LANGUAGE", "vi", "language of a visitor who has not picked one", choices=("vi", "en")),
     Setting("SESSION_HOURS", 12, "a login lasts this many hours, then the user signs in again", minimum=1),
+    Setting("TRUSTED_PROXY", "", "the address of the TLS proxy in front of the server (e.g. 127.0.0.1): requests from it are taken to come from the client its X-Forwarded-For names (throttle, audit); empty trusts no such header, so a client cannot choose its address"),
     Setting("LOGIN_MAX_FAILURES", 5, "failed logins per username (x4 per client address) within the window before throttling", minimum=1),
     Setting("LOGIN_WINDOW_SECONDS", 900, "the window in which failed logins are counted", minimum=1),
     Setting("COOKIE_SECURE", False, "send cookies over HTTPS only; turn on when served behind a TLS proxy"),
