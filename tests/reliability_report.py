@@ -5,7 +5,8 @@
 
 It reads what the suites leave in test-artifacts/reliability/: suites.json (each class's tests
 and outcomes, written by tests/conftest.py) and the details some suites add (durability.json:
-kill -9 rounds; fuzz.json: examples run; access.json: cases tried). Nothing is typed in by hand:
+kill -9 rounds; fuzz.json: examples run; access.json and access-under-load.json: cases tried;
+load_behind_access.json: the load behind the latter). Nothing is typed in by hand:
 a class that has not run says so.
 """
 from __future__ import annotations
@@ -47,7 +48,7 @@ def render() -> str:
     lines += ["", "## Cases, examples and rounds", "",
               "| class | mode | tried | held | command |", "|---|---|---|---|---|"]
     found = False
-    for name in ("access.json", "fuzz.json", "durability.json"):
+    for name in ("access.json", "access-under-load.json", "fuzz.json", "durability.json"):
         for entry in _rows(_load(name)):
             modes = entry.get("by_mode") or {entry.get("mode", ""): entry}
             for mode, m in modes.items():
@@ -58,6 +59,16 @@ def render() -> str:
                 found = True
     if not found:
         lines.append("| (no detail recorded yet) | | | | |")
+    load = _load("load_behind_access.json")
+    if load:
+        lines += ["", "## The access suite under the real-time benchmark's load", "",
+                  f"While the suite ran ({load['seconds']} s, {load['finished_at']}), the server also took "
+                  f"{load['ratings_acked']:,} ratings and {load['tasks_acked']:,} task updates through the API "
+                  f"({load['stream_errors']} errors; ack p95 {load['ack_p95_ms']['ratings']} / "
+                  f"{load['ack_p95_ms']['tasks']} ms), kept {load['displays_connected']:,} wall displays on the push "
+                  f"stream ({load['display_state_fetches']:,} state fetches, {load['display_errors']} errors) and "
+                  f"answered {load['analyst_callbacks']:,} analyst callbacks ({load['analyst_errors']} errors). "
+                  "Its cases are the 'under load' rows above (tests/access_load.py)."]
     lines += ["", "What each class checks is written in its test file's docstrings; "
               "`dashboard/README.md` (Access and security) describes the defences themselves.", ""]
     return "\n".join(lines)

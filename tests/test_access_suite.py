@@ -32,7 +32,8 @@ from urllib.parse import quote
 import pytest
 import requests
 
-from conftest import ARTIFACTS, Login, Tally, http_login, run_dashboard, start_server, stop_server
+import access_load
+from conftest import ARTIFACTS, Login, free_port, Tally, http_login, run_dashboard, start_server, stop_server
 
 ACCESS_JSON = ARTIFACTS / "reliability" / "access.json"
 PASSWORD = "access-Pass-0042"
@@ -47,9 +48,13 @@ case, tally = _TALLY.case, _TALLY.add
 @pytest.fixture(scope="module", autouse=True)
 def _record_counts():
     yield
-    ACCESS_JSON.parent.mkdir(parents=True, exist_ok=True)
-    ACCESS_JSON.write_text(json.dumps([{"class": k, "cases": v["cases"], "held": v["held"],
-                                        "command": "pytest tests/test_access_suite.py"}
+    # Under the benchmark's load the same cases are recorded apart, with the load's command.
+    target = access_load.CASES if access_load.wanted() else ACCESS_JSON
+    command = (f'{access_load.ENV}="{access_load.os.environ[access_load.ENV]}" ' if access_load.wanted() else "") \
+        + "pytest tests/test_access_suite.py"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps([{"class": k, "cases": v["cases"], "held": v["held"], "command": command,
+                                   "mode": "under load" if access_load.wanted() else "quiet"}
                                        for k, v in sorted(_COUNTS.items())], ensure_ascii=False, indent=1) + "\n",
                            encoding="utf-8")
 
@@ -261,12 +266,18 @@ def world(demo, tmp_path_factory):
     root_kr = cur.execute("SELECT k.kr_id FROM key_results k JOIN objectives o USING (objective_id) "
                           "WHERE o.unit_id = ? LIMIT 1", [demo.root]).fetchone()
     periods = [r[0] for r in cur.execute("SELECT DISTINCT period FROM scope_month ORDER BY 1").fetchall()]
+    load = access_load.start_if_asked(cur)  # the real-time benchmark's load, when asked for
     cur.close()
     conn.close()
-    srv = start_server(db, base / "server.log", env={"THUOCDO_LIVE_PORT": "0"})
+    live_port = str(free_port()) if load else "0"  # the displays under load follow the push stream
+    srv = start_server(db, base / "server.log", env={"THUOCDO_LIVE_PORT": live_port})
+    if load:
+        load.start(srv)
     w = World(srv.base_url, srv, a, b, demo.root, b_child[0] if b_child else demo.other_dept, demo.other_official,
               root_kr[0] if root_kr else None, logins, toks, db, periods)
     yield w
+    if load:
+        print("load behind the suite:", load.stop())
     stop_server(srv)
 
 
