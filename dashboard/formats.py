@@ -34,6 +34,15 @@ def score(x, lang: str = "vi") -> str:
     return number(x, lang, 1)
 
 
+def kpi(x, how: str, lang: str = "vi") -> str:
+    """A KPI's value by its kind: "rate" (0..1), "score" (points, one decimal) or a count."""
+    if how == "rate":
+        return rate(x, lang)
+    if how == "score":
+        return score(x, lang)
+    return number(x, lang)
+
+
 def points(x, lang: str = "vi") -> str:
     """A difference of two rates, in percentage points."""
     if _missing(x):
@@ -65,3 +74,22 @@ def period(p: str | None) -> str:
     if not p:
         return DASH
     return f"{p[5:7]}/{p[:4]}" if len(p) == 7 else p
+
+
+def period_label(p: str | None, lang: str = "vi") -> str:
+    """Any period code as words: '2026-10' -> '10/2026', '2026-Q4' -> 'Quý 4/2026' (Q4 2026),
+    '2026' -> 'Năm 2026' (Year 2026); anything else as it is."""
+    if not p:
+        return DASH
+    if len(p) == 7 and p[4] == "-" and p[5] == "Q":
+        return f"Quý {p[6]}/{p[:4]}" if lang == "vi" else f"Q{p[6]} {p[:4]}"
+    if len(p) == 4 and p.isdigit():
+        return f"Năm {p}" if lang == "vi" else f"Year {p}"
+    return period(p)
+
+
+def stamp(ts) -> str:
+    """hh:mm dd/mm, the "data as of" time in the navigation."""
+    if ts is None:
+        return DASH
+    return ts.strftime("%H:%M %d/%m")

@@ -124,6 +124,7 @@ def _guarded(layout, roles: tuple, template: str | None, path: str):
     Dash calls `layout(**path_variables, **query_parameters)`, so every name in a query string
     arrives as a keyword: the guard's own state lives in this closure, never in keywords a URL
     could override (`?_layout=` once replaced a page's body, `?_roles=` passed this check)."""
+    from dashboard import db
     from dashboard.components import common
     from dashboard.i18n import current_lang
 
@@ -140,9 +141,24 @@ def _guarded(layout, roles: tuple, template: str | None, path: str):
         # parameter named like a path variable (`/unit/A?unit=B`) loses to the path.
         args = {k: v for k, v in url_args.items() if k in declared and isinstance(v, str)}
         args.update(_path_variables(template))
+        if _PERIOD.fullmatch(args.get("period") or ""):  # a month typed in the URL that no data covers
+            missing = common.outside_data(db.cursor(), args["period"], current_lang(), _pathname())
+            if missing is not None:
+                return missing
         return layout(**args)
 
     return guarded
+
+
+def _pathname() -> str:
+    """The routed page's path (for a link back to it), "/" outside the pages router."""
+    try:
+        pathname = dash.callback_context.inputs.get("_pages_location.pathname")
+    except MissingCallbackContextException:
+        return "/"
+    # It came with the request: only a same-site path of id characters ("//host" would leave the site).
+    ok = isinstance(pathname, str) and re.fullmatch(r"/(?!/)[A-Za-z0-9._/-]{0,200}", pathname)
+    return pathname if ok else "/"
 
 
 def _path_variables(template: str | None) -> dict[str, str]:

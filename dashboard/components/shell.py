@@ -8,7 +8,8 @@ from dash import ALL, ClientsideFunction, Input, Output, State, callback, client
 from flask import session
 from flask_login import current_user
 
-from dashboard import db, live, settings
+from dashboard import db, formats, live, settings
+from dashboard.components import search
 from dashboard.i18n import current_lang, t
 from dashboard.metrics import lookups
 
@@ -36,22 +37,27 @@ def _nav_links(lang: str) -> list:
     return links
 
 
+def _as_of(lang: str) -> html.Span:
+    """"Số liệu đến hh:mm dd/mm": the last load of any data; a page of one unit shows its unit's
+    instead, and the push moves it when new data arrives (assets/20_live.js)."""
+    at = formats.stamp(live.hub().of(None).local_time)
+    return html.Span(t("data_as_of", lang) + at, id="data-as-of", className="navbar-text small data-as-of",
+                     role="status", **{"data-prefix": t("data_as_of", lang)})
+
+
 def _user_menu(lang: str) -> html.Div:
     role = ROLE_LABEL[current_user.role][0 if lang == "vi" else 1]
     return html.Div([
-        # The newest data's time; a page of one unit shows its unit's instead (assets/20_live.js).
-        html.Span(t("updated_at", lang) + live.hub().of(None).local_time.strftime("%H:%M:%S"), id="data-as-of",
-                  className="navbar-text text-light me-3 small data-as-of", role="status",
-                  **{"data-prefix": t("updated_at", lang)}),
         html.Span([html.Span(current_user.username, className="fw-semibold"), " · ", role],
-                  className="navbar-text text-light me-3 small", id="whoami"),
+                  className="navbar-text text-light small", id="whoami"),
+        dcc.Link(t("nav_settings", lang), href="/settings", className="btn btn-sm btn-outline-light", id="settings-link"),  # digests (pages/settings.py)
         html.A(t("switch_language", lang), href=f"/lang/{'en' if lang == 'vi' else 'vi'}",
-               className="btn btn-sm btn-outline-light me-2", id="lang-switch", lang="en" if lang == "vi" else "vi"),
+               className="btn btn-sm btn-outline-light", id="lang-switch", lang="en" if lang == "vi" else "vi"),
         html.Form([
             dcc.Input(type="hidden", name="csrf_token", value=session.get("csrf", "")),
             html.Button(t("logout", lang), type="submit", className="btn btn-sm btn-light", id="logout-button"),
         ], method="POST", action="/logout", className="d-inline"),
-    ], className="d-flex align-items-center ms-auto")
+    ], className="user-menu d-flex flex-wrap align-items-center gap-2")
 
 
 def layout():
@@ -60,12 +66,22 @@ def layout():
         return html.Div(dash.page_container)
     lang = current_lang()
     poll_ms = settings.current()["POLL_SECONDS"] * 1000
+    # Below the xl breakpoint (phones, tablets) the links, search and user menu fold into a menu
+    # behind the toggler; the brand and the data's time stay in sight.
     navbar = dbc.Navbar(dbc.Container([
         dbc.NavbarBrand([html.Span("▮", className="brand-mark", **{"aria-hidden": "true"}), t("app_name", lang)],
                         href="/", className="fw-bold"),
-        dbc.Nav(_nav_links(lang), navbar=True, className="me-auto"),
-        _user_menu(lang),
-    ], fluid=True), color="primary", dark=True, className="mb-3 shell-nav", expand="md")
+        _as_of(lang),
+        # Bootstrap's toggler as a plain button: dbc's takes no aria-label
+        html.Button(html.Span(className="navbar-toggler-icon"), id="nav-toggler", n_clicks=0, type="button",
+                    className="navbar-toggler ms-auto", title=t("menu", lang),
+                    **{"aria-label": t("menu", lang), "aria-controls": "nav-collapse"}),
+        dbc.Collapse([
+            dbc.Nav(_nav_links(lang), navbar=True, className="me-auto"),
+            search.box(lang),
+            _user_menu(lang),
+        ], id="nav-collapse", navbar=True, is_open=False, className="nav-collapse"),
+    ], fluid=True, className="shell-bar"), color="primary", dark=True, className="mb-3 shell-nav", expand="xl")
     return html.Div([
         html.A(t("skip_to_content", lang), href="#_pages_content", className="visually-hidden-focusable"),
         navbar,
@@ -105,6 +121,8 @@ clientside_callback(
         }
         if (!r.ok) { return window.dash_clientside.no_update; }
         const body = await r.json();
+        const stamp = document.getElementById('data-as-of');
+        if (stamp && body.at) { stamp.textContent = (stamp.dataset.prefix || '') + body.at; }
         if (live) {
             if (body.version <= live.known) { return window.dash_clientside.no_update; }
             live.known = body.version;
@@ -126,4 +144,16 @@ clientside_callback(
     """,
     Output({"type": "navlink", "index": ALL}, "href"), Input("_pages_location", "search"),
     State({"type": "navlink", "index": ALL}, "id"),
+)
+
+# The phone menu: the toggler opens and closes it, and moving to another page closes it.
+clientside_callback(
+    """
+    function(clicks, pathname, open) {
+        const how = (window.dash_clientside.callback_context.triggered[0] || {}).prop_id || '';
+        return how.startsWith('nav-toggler') ? !open : false;
+    }
+    """,
+    Output("nav-collapse", "is_open"), Input("nav-toggler", "n_clicks"), Input("_pages_location", "pathname"),
+    State("nav-collapse", "is_open"), prevent_initial_call=True,
 )

@@ -7,7 +7,7 @@ from dash.dash_table.Format import Format, Group, Scheme
 
 from dashboard import formats, text
 from dashboard.components.palette import band
-from dashboard.i18n import t
+from dashboard.i18n import TEXT, t
 
 FONT = '"DejaVu Sans", "Segoe UI", Roboto, "Noto Sans", system-ui, sans-serif'
 MIN_WIDTHS = {"name": "190px", "full_name": "170px", "unit_name": "170px", "position": "130px", "band": "110px",
@@ -36,7 +36,7 @@ def number_format(kind: str, lang: str) -> Format:
 
 def column(key: str, lang: str, label: str | None = None) -> dict:
     kind = COLUMN_KIND.get(key)
-    col = {"id": key, "name": label or t(key, lang)}
+    col = {"id": key, "name": label or t(f"col_{key}" if f"col_{key}" in TEXT else key, lang)}  # short headers
     if kind:
         col.update(type="numeric", format=number_format(kind, lang))
     return col

@@ -73,7 +73,7 @@ def page_args(unit_id: str) -> dict:
     push URL, the scope's version and the time of its last change, for its `page-args` store."""
     change = hub().of(unit_id)
     return {"live": subscription_url(unit_id, session_subject()), "version": change.version,
-            "as_of": change.local_time.strftime("%H:%M:%S")}
+            "as_of": change.local_time.strftime("%H:%M %d/%m")}  # "Số liệu đến hh:mm dd/mm"
 
 
 def session_subject() -> str:
@@ -125,7 +125,9 @@ def data_version():
         from dashboard import scope  # the scope check of every other read
         if scope.unit(db.cursor(), unit_id) is None:
             return jsonify(error="no such unit"), 404
-    return jsonify(version=scope_version(unit_id))
+    version = scope_version(unit_id)
+    # `at`: the pages' "Số liệu đến hh:mm dd/mm", so polling pages move their stamp too
+    return jsonify(version=version, at=hub().of(unit_id).local_time.strftime("%H:%M %d/%m"))
 
 
 def _start_timer():

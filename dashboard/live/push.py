@@ -254,5 +254,5 @@ def _default_port(scheme: str) -> int:
 
 def _event(name: str, unit_id: str, change: Change) -> bytes:
     data = {"scope": unit_id, "version": change.version,
-            "at": change.local_time.strftime("%H:%M:%S")}
+            "at": change.local_time.strftime("%H:%M %d/%m")}  # the pages' "Số liệu đến hh:mm dd/mm"
     return f"event: {name}\ndata: {json.dumps(data)}\n\n".encode()
