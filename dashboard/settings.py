@@ -47,6 +47,10 @@ _ALL = (
     Setting("POLL_SECONDS", 5, "how often open pages ask for their data version while the push is not connected", minimum=1),
     Setting("CACHE_ENTRIES", 2000, "panels kept in memory, shared by all viewers, dropped when data_version changes", minimum=10),
     Setting("PAGE_SIZE", 20, "rows per page of the explore and alerts tables", minimum=5),
+    # Tile targets (attention helper): a unit's own OKR key result for the KPI comes first.
+    Setting("TARGET_ON_TIME_RATE", 90, "target on-time rate in percent shown on tiles of units without a key result for it; 0 = none", minimum=0),
+    Setting("TARGET_COMPLETION_RATE", 95, "target completion rate in percent, the same way; 0 = none", minimum=0),
+    Setting("TARGET_SATISFACTION_RATE", 90, "target citizen satisfaction rate in percent, the same way; 0 = none", minimum=0),
     Setting("EXPORT_MAX_ROWS", 200_000, "largest CSV/Excel export; larger requests are refused with a message", minimum=1),
     Setting("THREADS", 64, "waitress worker threads in the one server process; an API request holds one until its batch commits (up to INGEST_BATCH_MS plus the load), so allow the API's requests per second, plus the pages' share", minimum=1),
     Setting("CONNECTIONS", 1000, "open HTTP connections waitress accepts before it stops listening for a while (each waiting API request holds one)", minimum=10),

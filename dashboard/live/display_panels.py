@@ -2,7 +2,7 @@
 
 Every number comes from dashboard/metrics (metrics.md) and is formatted here, in Python, the
 Vietnamese way (dashboard/formats.py); the page only puts the strings where they belong. The
-two look-ups metrics has no function for are the small pure functions at the end (values bound
+look-up metrics has no function for is the small pure function at the end (values bound
 as `?` parameters).
 
 What a wall screen shows differs from a unit page in one way: the month. A page shows the last
@@ -21,7 +21,7 @@ from dashboard import formats
 from dashboard.text import label as shown  # names from the data: no bidi controls, cut
 from dashboard.components.palette import band
 from dashboard.i18n import t
-from dashboard.metrics import compare, kpis, lookups, rules
+from dashboard.metrics import attention, compare, kpis, lookups
 from dashboard.metrics.definitions import LOCAL_TZ, previous_period, today_local
 from dashboard.metrics.subtrees import SubtreeRollups, subtree_rollups
 
@@ -195,12 +195,6 @@ def _split(shown: str) -> tuple[str, str]:
     return shown, ""
 
 
-def _show(value, how: str, lang: str) -> str:
-    if how == "rate":
-        return formats.rate(value, lang)
-    return formats.number(value, lang)
-
-
 def _delta(now, before, how: str, better: int, lang: str) -> dict:
     """{"text", "dir": up|down|same|none, "tone": better|worse|neutral|none}."""
     if now is None or before is None:
@@ -215,7 +209,7 @@ def _delta(now, before, how: str, better: int, lang: str) -> dict:
 
 def _tile(key: str, label: str, value, before, how: str, better: int, compare_text: str, note: str,
           lang: str, compared: bool = True) -> dict:
-    shown = _show(value, how, lang)
+    shown = formats.kpi(value, how, lang)
     main, unit = _split(shown)
     return {"key": key, "label": label, "value": value, "text": shown, "main": main, "unit": unit,
             "delta": _delta(value, before, how, better, lang) if compared
@@ -371,34 +365,9 @@ def attention_panel(cur, tree, unit_id: str, today: dt.date, lang: str) -> dict:
     """Officials with overdue open tasks, a KHT result or a rule violation in the last month
     evaluated: KHT first, then violations, then the most overdue; at most ATTENTION_SHOWN."""
     evaluated = last_evaluated_period(tree, unit_id, today)
-    people: dict[str, dict] = {}
-
-    def person(official_id, name=None, unit=None):
-        p = people.setdefault(official_id, {"id": official_id, "name": name, "unit_id": unit, "overdue": 0,
-                                            "kht": False, "violations": []})
-        p["name"] = p["name"] or name
-        p["unit_id"] = p["unit_id"] or unit
-        return p
-
-    for official_id, full_name, unit, n in overdue_officials(cur, unit_id, today, ATTENTION_SHOWN * 2):
-        person(official_id, full_name, unit)["overdue"] = int(n)
-    ranked = compare.officials_ranking(cur, unit_id, evaluated, sort_by="rating", descending=True,
-                                       limit=ATTENTION_SHOWN * 2)
-    for r in ranked.to_dict("records"):
-        if r["rating"] == "KHT":
-            person(r["official_id"], r["full_name"], r["unit_id"])["kht"] = True
-    for item in rules.rule_items(cur, evaluated, unit_id=unit_id):
-        if item["kind"] == "violation" and item["official_id"]:
-            p = person(item["official_id"], None, item["unit_id"])
-            if item["rule"] not in p["violations"]:
-                p["violations"].append(item["rule"])
-    missing = [i for i, p in people.items() if not p["name"]]
-    if missing:
-        for official_id, name in lookups.official_names(cur, missing).items():
-            people[official_id]["name"] = name
-    chosen = sorted(people.values(), key=lambda p: (not p["kht"], -len(p["violations"]), -p["overdue"], p["id"]))
+    chosen = attention.officials_needing_attention(cur, unit_id, evaluated, today, ATTENTION_SHOWN)
     rows = []
-    for p in chosen[:ATTENTION_SHOWN]:
+    for p in chosen:
         reasons = []
         if p["kht"]:
             reasons.append({"kind": "kht", "text": text("kht", lang, period=formats.period(evaluated))})
@@ -407,7 +376,8 @@ def attention_panel(cur, tree, unit_id: str, today: dt.date, lang: str) -> dict:
         if p["overdue"]:
             reasons.append({"kind": "overdue", "text": text("overdue_n", lang, n=formats.number(p["overdue"], lang))})
         unit = tree.units.get(p["unit_id"])
-        rows.append({"id": p["id"], "name": shown(p["name"] or p["id"]), "unit": shown(unit[1]) if unit else "",
+        rows.append({"id": p["official_id"], "name": shown(p["name"] or p["official_id"]),
+                     "unit": shown(unit[1]) if unit else "",
                      "reasons": reasons})
     return {"title": text("attention_title", lang),
             "hint": text("attention_hint", lang, period=formats.period(evaluated)),
@@ -463,7 +433,7 @@ def _progress_tone(progress) -> str:
     return "good" if progress >= 0.7 else "fair" if progress >= 0.4 else "poor"
 
 
-# --- the two look-ups metrics has no function for -----------------------------------------
+# --- the look-up metrics has no function for ---------------------------------------------
 
 def ratings_between(cur, unit_id: str, start: dt.date, end: dt.date) -> tuple[int, int]:
     """(ratings, ratings with level >= 3) of officials in the unit's subtree rated in
@@ -476,12 +446,5 @@ def ratings_between(cur, unit_id: str, start: dt.date, end: dt.date) -> tuple[in
     return int(row[0] or 0), int(row[1] or 0)
 
 
-def overdue_officials(cur, unit_id: str, as_of: dt.date, limit: int) -> list[tuple]:
-    """(official_id, full_name, unit_id, open tasks due before as_of) of the subtree's officials
-    with any, most first (from the official_open_due rollup, like overdue_open)."""
-    return cur.execute(
-        """SELECT d.official_id, o.full_name, o.unit_id, sum(d.n) AS n FROM official_open_due d
-           JOIN officials o ON o.official_id = d.official_id
-           WHERE o.unit_id IN (SELECT descendant FROM unit_closure WHERE ancestor = ?) AND d.due_at < ?
-           GROUP BY d.official_id, o.full_name, o.unit_id HAVING sum(d.n) > 0
-           ORDER BY n DESC, d.official_id LIMIT ?""", [unit_id, as_of, limit]).fetchall()
+# Moved to dashboard/metrics/attention.py (the pages' attention panel shares it); kept for importers.
+overdue_officials = attention.overdue_officials
