@@ -1,21 +1,24 @@
 """The official view (Cán bộ page, and an official's own overview): the month's tiles, task score
-against the final rating, the tasks due (late first), satisfaction with the latest comments,
-and the evaluation timeline (self → review → final, cancellations, re-evaluations)."""
+against the final rating, the tasks due (late first), satisfaction with the month's citizen
+feedback (a paged list filterable by level and counter, with comments), and the evaluation
+timeline (self → review → final, cancellations, re-evaluations)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import dash
 import dash_bootstrap_components as dbc
-from dash import dcc, html
+from dash import Input, Output, callback, dcc, html
 from flask_login import current_user
 
 from dashboard import formats, live, scope, text
-from dashboard.callbacks import Ctx, official_ctx, panel_callbacks, prefill
-from dashboard.components import charts, common, tables
+from dashboard.callbacks import Ctx, cached, official_ctx, panel_callbacks, prefill
+from dashboard.components import charts, common, elsewhere, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
-from dashboard.i18n import t
-from dashboard.metrics import lookups, trends
+from dashboard.i18n import current_lang, t
+from dashboard.metrics import feedback, lookups, trends
 from dashboard.metrics.kpis import official_kpis_with_previous
+from dashboard.metrics.periods import is_running
 
 STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 
@@ -50,9 +53,8 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
         ]),
         dbc.Row([
             dbc.Col(common.panel(t("tasks_this_period", lang), "ov-tasks", lang, min_height=160,
-                                 content=built.get("ov-tasks")), xxl=7, lg=12),
-            dbc.Col(common.panel(t("latest_comments", lang), "ov-comments", lang, min_height=160,
-                                 content=built.get("ov-comments")), xxl=5, lg=12),
+                                 content=built.get("ov-tasks")), xxl=6, lg=12),
+            dbc.Col(_feedback_panel(period, lang), xxl=6, lg=12),
         ]),
         common.panel(t("eval_history", lang), "ov-history", lang, min_height=120, content=built.get("ov-history")),
     ], className="official-view")
@@ -62,7 +64,7 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
 
 def _tiles(ctx: Ctx):
     now, before = official_kpis_with_previous(ctx.cur, ctx.official["official_id"], ctx.period)
-    return tiles(now, before, ctx.lang, spec=OFFICIAL_TILES)
+    return tiles(now, before, ctx.lang, spec=OFFICIAL_TILES, partial=is_running(ctx.cur, ctx.period))
 
 
 def _charts(ctx: Ctx):
@@ -74,6 +76,8 @@ def _charts(ctx: Ctx):
 
 
 def _tasks(ctx: Ctx):
+    if (elsewhere_note := elsewhere.detail_elsewhere(ctx.cur, ctx.lang)) is not None:  # rollups-only server
+        return elsewhere_note
     rows = lookups.official_tasks(ctx.cur, ctx.official["official_id"], ctx.period)
     if not rows:
         return common.empty(t("no_tasks", ctx.lang))
@@ -91,27 +95,6 @@ def _tasks(ctx: Ctx):
                                 t("status", lang), t("quality_failures", lang)], body,
                                table_id="tasks-table", className="tasks-table")
 
-
-def _comments(ctx: Ctx):
-    rows = lookups.latest_ratings(ctx.cur, ctx.official["official_id"], limit=8)
-    if not rows:
-        return common.empty(t("no_ratings", ctx.lang))
-    lang = ctx.lang
-    items = []
-    for r in rows:
-        level = int(r["level"])
-        reason = t("reason_" + r["reason"], lang) if r["reason"] else None
-        items.append(html.Li([
-            html.Div([html.Span(f"{'●' * level}{'○' * (4 - level)}", className=f"level-dots level-{level}",
-                                **{"aria-hidden": "true"}),
-                      html.Span(f" {t(f'level_{level}', lang)}", className="fw-semibold"),
-                      html.Span(f" · {formats.moment(r['rated_at'])}", className="text-muted small"),
-                      html.Span(f" · {t('counter', lang)} {r['counter_id']}", className="text-muted small")
-                      if r["counter_id"] else None]),
-            html.Div(f"{t('reason', lang)}: {reason}", className="small") if reason else None,
-            html.Div(f"“{text.plain(r['comment'], text.FREE, lines=True)}”", className="small fst-italic free-text") if r["comment"] else None,
-        ], className="comment-item"))
-    return html.Ul(items, className="list-unstyled comment-list mb-0")
 
 
 def _viewer() -> tuple:
@@ -158,6 +141,8 @@ def _actors(cur, official: dict, actor_ids, names: dict, lang: str) -> dict[str,
 
 
 def _history(ctx: Ctx):
+    if (elsewhere_note := elsewhere.detail_elsewhere(ctx.cur, ctx.lang)) is not None:  # rollups-only server
+        return elsewhere_note
     rows = lookups.evaluation_history(ctx.cur, ctx.official["official_id"])
     if not rows:
         return common.empty(t("no_evaluations", ctx.lang))
@@ -195,9 +180,108 @@ def _history(ctx: Ctx):
 
 # name (cache key) -> (output id(s), builder): one callback each, and what a layout may prefill.
 SHARED_PANELS = {"official-tiles": ("ov-tiles", _tiles), "official-charts": (("ov-scores", "ov-satisfaction"), _charts),
-                 "official-tasks": ("ov-tasks", _tasks), "official-comments": ("ov-comments", _comments)}
+                 "official-tasks": ("ov-tasks", _tasks)}
 # The history names actors, and who may see which name depends on the viewer (_actors).
 VIEWER_PANELS = {"official-history": ("ov-history", _history)}
 PANELS = {**SHARED_PANELS, **VIEWER_PANELS}
 panel_callbacks(SHARED_PANELS, official_ctx)
 panel_callbacks(VIEWER_PANELS, _viewer_ctx)
+
+
+# --- citizen feedback: the period's ratings, paged, filterable by level and counter ----------
+
+FEEDBACK_PAGE = 10
+NO_COUNTER = "-"  # the counter filter's value for ratings that name no counter
+LEVELS = ("4", "3", "2", "1")  # dropdown values are text (payloads.py checks a value's type)
+
+
+def _dots(level: int) -> str:
+    return f"{'●' * level}{'○' * (4 - level)}"
+
+
+def _labelled(control, label: str):
+    """A filter with its label for screen readers (the placeholder says what it holds)."""
+    return html.Div([html.Label(label, htmlFor=control.id, className="visually-hidden"), control],
+                    className="feedback-filter")
+
+
+def _feedback_panel(period: str, lang: str):
+    """The card: filters, the count, and a DataTable the callback below fills a page at a time."""
+    filters = html.Div([
+        _labelled(dcc.Dropdown(id="ov-feedback-level", placeholder=t("feedback_all_levels", lang), clearable=True,
+                               options=[{"label": f"{_dots(int(v))} {t('level_' + v, lang)}", "value": v}
+                                        for v in LEVELS]), t("feedback_level_filter", lang)),
+        _labelled(dcc.Dropdown(id="ov-feedback-counter", placeholder=t("feedback_all_counters", lang), clearable=True,
+                               options=[]), t("feedback_counter_filter", lang)),
+        html.Span(id="ov-feedback-count", className="small text-muted feedback-count", role="status"),
+    ], className="feedback-filters")
+    columns = [{"id": "rated_at", "name": t("rated_at", lang)}, {"id": "level", "name": t("level", lang)},
+               {"id": "counter", "name": t("counter", lang)}, {"id": "reason", "name": t("reason", lang)},
+               {"id": "comment", "name": t("comment", lang)}]
+    table = dash.dash_table.DataTable(
+        id="ov-feedback-table", columns=columns, data=[], page_action="custom", page_current=0,
+        page_size=FEEDBACK_PAGE, page_count=1, style_as_list_view=True, style_table={"overflowX": "auto"},
+        style_cell={"fontFamily": tables.FONT, "padding": "6px 8px", "textAlign": "left", "whiteSpace": "normal",
+                    "height": "auto", "verticalAlign": "top"},
+        style_cell_conditional=[{"if": {"column_id": "rated_at"}, "width": "9.5rem", "whiteSpace": "nowrap"},
+                                {"if": {"column_id": "level"}, "width": "10rem", "whiteSpace": "nowrap"},
+                                {"if": {"column_id": "counter"}, "width": "4.5rem"},
+                                {"if": {"column_id": "comment"}, "minWidth": "14rem"}],
+        # Levels 1 and 2 (dissatisfied, neutral) read in the "worse" colour, beside their dots and words.
+        style_data_conditional=[{"if": {"filter_query": '{level} contains "○○"', "column_id": "level"},
+                                 "color": "#a33a00"}, {"if": {"column_id": "comment"}, "fontStyle": "italic"}],
+        style_header={"fontWeight": "600", "backgroundColor": "#eef2f7"})
+    return dbc.Card([
+        dbc.CardHeader(html.H2(f"{t('feedback_title', lang)} {formats.period(period)}", className="panel-title")),
+        dbc.CardBody([filters, common.loading(table)]),
+    ], className="panel mb-3 feedback-panel")
+
+
+def _feedback_rows(df, lang: str) -> list[dict]:
+    """A page of ratings as table rows: every text from the data plain (dashboard/text.py)."""
+    rows = []
+    for r in df.itertuples(index=False):
+        level = int(r.level)
+        rows.append({
+            "rated_at": formats.moment(r.rated_at),
+            "level": f"{_dots(level)} {t(f'level_{level}', lang)}",
+            "counter": text.plain(r.counter_id, text.LABEL) if isinstance(r.counter_id, str) else formats.DASH,
+            "reason": t("reason_" + r.reason, lang) if isinstance(r.reason, str) and r.reason else "",
+            "comment": text.plain(r.comment, text.FREE) if isinstance(r.comment, str) else "",
+        })
+    return rows
+
+
+@callback(Output("ov-feedback-table", "data"), Output("ov-feedback-table", "page_count"),
+          Output("ov-feedback-count", "children"), Output("ov-feedback-counter", "options"),
+          Input("page-args", "data"), Input("data-version", "data"), Input("ov-feedback-level", "value"),
+          Input("ov-feedback-counter", "value"), Input("ov-feedback-table", "page_current"))
+def fill_feedback(args, _version, level, counter, page):
+    """The period's ratings of the official the page shows (checked against the user, as every
+    panel), read once per data version of the official's unit, then filtered and paged here.
+    A level or counter that is not among the choices counts as no filter."""
+    ctx = official_ctx(args)
+    if ctx is None:
+        return [], 1, t("not_found_body", current_lang()), []
+    lang, official_id = ctx.lang, ctx.official["official_id"]
+    month = cached(ctx.cur, lang, "official-feedback", ctx.key,
+                   lambda: feedback.official_ratings(ctx.cur, official_id, ctx.period), unit_id=ctx.scope_unit)
+    counters = sorted({c for c in month["counter_id"] if isinstance(c, str)})
+    options = [{"label": text.label(c), "value": c} for c in counters]
+    if month["counter_id"].isna().any():
+        options.append({"label": t("feedback_no_counter", lang), "value": NO_COUNTER})
+    level = int(level) if level in LEVELS else None
+    counter = counter if counter in counters or counter == NO_COUNTER else None
+    shown = feedback.filtered(month, level, counter, NO_COUNTER)
+    pages = max(1, -(-len(shown) // FEEDBACK_PAGE))
+    page = min(max(page if isinstance(page, int) else 0, 0), pages - 1)
+    rows = _feedback_rows(shown.iloc[page * FEEDBACK_PAGE:(page + 1) * FEEDBACK_PAGE], lang)
+    period = formats.period(ctx.period)
+    if month.empty:
+        count = elsewhere.detail_elsewhere(ctx.cur, lang) or t("feedback_none", lang, period=period)
+    else:
+        n = formats.number(len(shown), lang)
+        if len(shown) != len(month):
+            n = f"{n}/{formats.number(len(month), lang)}"
+        count = t("feedback_count", lang, n=n, period=period)
+    return rows, pages, count, options

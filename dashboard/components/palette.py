@@ -10,9 +10,16 @@ RATING_PATTERNS = {"HTXS": "", "HTT": "/", "HT": ".", "KHT": "x"}
 SERIES = (BLUE, ORANGE, GREEN, PURPLE, SKY, VERMILLION, YELLOW)
 LINE_DASHES = ("solid", "dash", "dot", "dashdot", "longdash")
 MARKERS = ("circle", "square", "diamond", "triangle-up", "x", "cross")
-SEQUENTIAL = "Cividis"  # dark blue (low) to yellow (high); readable without colour vision
-MISSING = "#d9d9d9"
-MISSING_HATCH = "/"  # no data is hatched too, not told by its grey alone
+# Rates on a scale (treemap, explore heatmap): dark purple (low) through teal to yellow (high),
+# readable without colour vision, and with no grey anywhere (Cividis's grey middle, about 75 %,
+# read as "no data").
+SEQUENTIAL = "Viridis"
+# No data: white, hatched and outlined in grey, and labelled; unlike every colour of the scale
+# and unlike 0 % (the scale's darkest).
+MISSING = "#ffffff"
+MISSING_HATCH = "/"
+MISSING_INK = "#6b7280"   # the hatch and the outline of a box without data
+BOX_LINE = "#ffffff"      # the outline of every other box
 
 # Quick read of an on-time rate in tables: symbol + tint (the symbol carries the meaning).
 BANDS = ((0.9, "▲", "good"), (0.7, "■", "fair"), (0.0, "▼", "poor"))

@@ -109,10 +109,11 @@ def units_in_scope(cur, scope_unit_id: str, max_depth: int | None = None) -> lis
 
 
 def unit_names(cur, unit_ids) -> dict[str, str]:
-    ids = list(dict.fromkeys(unit_ids))
-    if not ids:
-        return {}
-    return dict(cur.execute("SELECT unit_id, name FROM units WHERE unit_id IN (SELECT unnest(?))", [ids]).fetchall())
+    """{unit_id: name} for lists; a name several units share carries its parent's
+    ("Văn phòng · Sở Nội vụ", metrics/unit_names.py)."""
+    from dashboard.metrics.unit_names import shown
+
+    return shown(cur, unit_ids)
 
 
 def _of_officials(cur, official_ids, column: str) -> dict[str, str]:
@@ -208,15 +209,24 @@ def period_bounds(period: str) -> tuple[date, date]:
 
 
 def periods(cur) -> list[str]:
-    """Every month that has tasks or ratings, newest first."""
+    """Every month that has tasks or ratings up to the running one (metrics/periods.py: a month
+    after the newest record holds only tasks due in the future), newest first."""
+    from dashboard.metrics.periods import running_month
+
+    last = running_month(cur)
     return [r[0] for r in cur.execute(
-        "SELECT DISTINCT period FROM scope_month ORDER BY period DESC").fetchall()]
+        "SELECT DISTINCT period FROM scope_month WHERE ?::VARCHAR IS NULL OR period <= ? ORDER BY period DESC",
+        [last, last]).fetchall()]
 
 
 def default_period(cur, on: date | None = None) -> str:
     """The last complete month with data (the current month is still filling up: its tasks due
     later this month are not late yet); the current month when nothing earlier has data."""
-    current = (on or today_local()).strftime("%Y-%m")
+    from dashboard.metrics.periods import running_month
+
+    # The running month is the data's (metrics/periods.py); `on` (a screen's today) may only move it back.
+    running = [m for m in (running_month(cur), on and on.strftime("%Y-%m")) if m]
+    current = min(running) if running else today_local().strftime("%Y-%m")
     available = periods(cur)
     complete = [p for p in available if p < current]
     if complete:
@@ -387,9 +397,10 @@ _EXPLORE_SQL = {
         GROUP BY coalesce(o.position, '')""",
     # Counter ids repeat across one-stop offices, so a counter is (the official's unit, counter_id).
     "counter": f"""SELECT o.unit_id || '/' || coalesce(r.counter_id, '') AS group_id,
-            coalesce(r.counter_id, '–') || ' · ' || any_value(u.name) AS "group", NULL::VARCHAR AS parent_name,
+            coalesce(r.counter_id, '–') || ' · ' || any_value(u.name) AS "group", any_value(p.name) AS parent_name,
             {_NO_TASKS}, {_LEVEL_COUNTS}
         FROM ratings r JOIN officials o ON o.official_id = r.official_id JOIN units u ON u.unit_id = o.unit_id
+        LEFT JOIN units p ON p.unit_id = u.parent_id
         WHERE r.rated_at >= $start AND r.rated_at < $end AND o.unit_id IN (
             SELECT descendant FROM unit_closure WHERE ancestor IN (SELECT unnest($units)))
         GROUP BY o.unit_id, r.counter_id""",
