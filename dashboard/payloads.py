@@ -68,6 +68,7 @@ def _anything(_v) -> bool:  # component children and ids: never read as data by 
 
 VALUE_TYPES = {
     "n_clicks": _count, "n_intervals": _count, "page_current": _count,
+    "active_page": _count,  # dbc.Pagination (the OKR page's pager)
     "value": _value, "sort_by": _objects, "clickData": _object,
     "pathname": _path, "search": _text, "href": _text,
     "children": _anything, "id": _anything,

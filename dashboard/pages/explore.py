@@ -9,9 +9,8 @@ import dash
 import dash_bootstrap_components as dbc
 import pandas as pd
 from dash import Input, Output, State, callback, dcc, html
-from flask_login import current_user
 
-from dashboard import audit, db, export, formats, scope, settings
+from dashboard import db, formats, scope, settings
 from dashboard.callbacks import cached
 from dashboard.components import charts, common, tables
 from dashboard.i18n import current_lang, t
@@ -64,14 +63,16 @@ def layout(kpi=None, group=None, start=None, end=None, units=None, **_):
     ], className="g-3 mb-3 explore-controls")
     downloads = html.Div([
         dbc.Button(t("export_csv", lang), id="explore-csv", color="primary", outline=True, size="sm", className="me-2"),
-        dbc.Button(t("export_xlsx", lang), id="explore-xlsx", color="primary", outline=True, size="sm"),
+        dbc.Button(t("export_xlsx", lang), id="explore-xlsx", color="primary", outline=True, size="sm", className="me-2"),
+        dbc.Button(t("export_csv_machine", lang), id="explore-csv-machine", color="secondary", outline=True, size="sm",
+                   title=t("export_csv_machine_help", lang)),  # the old CSV form, for scripts
         dcc.Download(id="explore-download"),
     ])
     return html.Div([
         common.header(t("explore_title", lang), lang),
         dcc.Location(id="explore-url", refresh=False),
         controls,
-        common.panel(t("explore_title", lang), "explore-chart", lang, min_height=340),
+        common.panel(t("explore_title", lang), "explore-chart", lang, min_height=240),
         dbc.Card([
             dbc.CardHeader([html.Span(id="explore-count", className="small text-muted"), downloads],
                            className="d-flex justify-content-between align-items-center"),
@@ -91,8 +92,13 @@ def layout(kpi=None, group=None, start=None, end=None, units=None, **_):
 # --- the query, shared by the table, the chart and the exports -------------------------------
 
 def _request(cur, kpi, group, start, end, units):
-    """Checked arguments, or None (logged) when anything names what the user may not see."""
-    if kpi not in KPIS or group not in GROUP_LABEL or not scope.may_export():
+    """Checked arguments, or None (logged and audited, as on every page) when anything names
+    what the user may not see or the page cannot ask for: a forged callback gets nothing."""
+    if not scope.may_export():  # the page itself is refused to other roles (scope.guard_pages)
+        scope.denied("page", "/explore")
+        return None
+    if kpi not in KPIS or group not in GROUP_LABEL:
+        scope.denied("kpi" if kpi not in KPIS else "group", kpi if kpi not in KPIS else group)
         return None
     start, end = scope.period(cur, start), scope.period(cur, end)
     chosen = scope.units(cur, units or [])
@@ -109,21 +115,50 @@ def _request(cur, kpi, group, start, end, units):
 def _frame(cur, lang, req) -> pd.DataFrame:
     _kpi, group, start, end, units = req
     return cached(cur, lang, "explore", (group, start, end, units),
-                  lambda: _distinct_labels(lookups.explore(cur, group, start, end, list(units))))
+                  lambda: _distinct_labels(lookups.explore(cur, group, start, end, list(units)), group, lang))
 
 
-def _distinct_labels(df: pd.DataFrame) -> pd.DataFrame:
-    """Units that share a name ("Văn phòng" of every department) get their parent's name added,
-    so the chart, the table and the export tell them apart."""
+def _shared(df: pd.DataFrame) -> pd.Series:
+    """Rows whose label another group (another group_id) also has."""
     names = df.drop_duplicates("group_id")["group"]
-    shared = set(names[names.duplicated()])
-    clash = df["group"].isin(shared) & df["parent_name"].notna()
-    return df.assign(group=df["group"].where(~clash, df["group"] + " – " + df["parent_name"].fillna("")))
+    return df["group"].isin(set(names[names.duplicated()]))
+
+
+def _distinct_labels(df: pd.DataFrame, group: str = "units", lang: str = "vi") -> pd.DataFrame:
+    """One label per group, so the chart, the table and the export tell groups apart (and a
+    chart never draws two of them as one bar): units that share a name ("Văn phòng" of every
+    department) get their parent's name added; the id is the last resort."""
+    if group == "counter":
+        df = _counter_labels(df, lang)
+    clash = _shared(df) & df["parent_name"].notna()
+    df = df.assign(group=df["group"].where(~clash, df["group"] + " – " + df["parent_name"].fillna("")))
+    clash = _shared(df)
+    return df.assign(group=df["group"].where(~clash, df["group"] + " (" + df["group_id"] + ")"))
+
+
+def _counter_labels(df: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """A counter is one counter of one unit: "Quầy Q01 · Sở Nội vụ". The one-stop office of
+    every commune and department has the same name, so its place is its parent's name; a
+    unit with a name of its own keeps it. (Rows: group_id "unit_id/counter_id", group
+    "counter_id · unit name", parent_name.)"""
+    counters = df["group_id"].str.split("/", n=1).str[1].fillna("")
+    units = df["group"].str.split(" · ", n=1).str[1]
+    named = t("counter", lang) + " " + counters.where(counters != "", formats.DASH)
+    by_unit = df.assign(group=named + " · " + units)
+    unit_ids = df["group_id"].str.split("/", n=1).str[0]
+    per_name = pd.DataFrame({"unit": unit_ids, "name": units}).drop_duplicates().groupby("name")["unit"].count()
+    shared = units.map(per_name).fillna(0).gt(1) & df["parent_name"].notna()  # a name more units have
+    by_place = df.assign(group=named + " · " + units.where(~shared, df["parent_name"]))
+    # Two offices under one parent: the unit and its parent both.
+    again = _shared(by_place) & shared
+    return df.assign(group=by_place["group"].where(~again, by_unit["group"] + " – " + df["parent_name"].fillna("")),
+                     parent_name=None)
 
 
 def _columns(kpi: str, group: str, lang: str) -> list[tuple[str, str, str | None]]:
     """(id, label, kind) of the table and the export, in order."""
-    cols = [("group", _group_label(group, lang), None)]
+    # By month the rows are units × months: the first column holds the unit, the second the month.
+    cols = [("group", t("unit", lang) if group == "month" else _group_label(group, lang), None)]
     if group == "month":
         cols.append(("period", t("month", lang), None))
     cols.append((kpi, t(kpi, lang), tables.COLUMN_KIND.get(kpi)))
@@ -147,17 +182,42 @@ def _rows(df: pd.DataFrame, columns) -> list[dict]:
     return out
 
 
+HEATMAP_ROWS = 40  # units in the month grid; more than this is a table's job (below it)
+# Volumes (how many), where the biggest come first; for the other KPIs the worst come first.
+VOLUMES = ("tasks_due", "tasks_done", "tasks_on_time", "ratings_count")
+
+
+def _worst_first(df: pd.DataFrame, kpi: str) -> list[str]:
+    """The units of a units × months frame, worst first by their mean over the months (an
+    order only; no mean is shown), units without any value last."""
+    means = df.groupby("group", sort=False)[kpi].mean()
+    ascending = kpi not in VOLUMES and kpi != "dissatisfied_count"
+    return means.sort_values(ascending=ascending, na_position="last", kind="stable").index.tolist()
+
+
 def _chart(ordered: pd.DataFrame, kpi: str, group: str, lang: str):
-    """Months as lines per unit; anything else as bars of the first 40 rows in the table's order."""
+    """Months: a units × months grid of the KPI (worst units on top); anything else: one bar
+    per row (a counter within its unit) of the first 40 rows in the table's order."""
     percent = tables.COLUMN_KIND.get(kpi) == "rate"
     if group == "counter" and kpi not in lookups.RATING_KEYS:
         return common.empty(t("counter_needs_ratings", lang))
+    if ordered.empty:
+        return common.empty(t("no_data", lang))
     if group == "month":
-        months = ordered.assign(month=ordered["period"] + "-01").sort_values("period")
-        return charts.graph("explore-graph", charts.series_chart(months, "month", kpi, lang, percent=percent,
-                                                                 y_label=t(kpi, lang), color="group"))
-    return charts.graph("explore-graph", charts.series_chart(ordered.head(40), "group", kpi, lang, percent=percent,
-                                                             y_label=t(kpi, lang)))
+        rows = _worst_first(ordered, kpi)
+        note = None
+        if len(rows) > HEATMAP_ROWS:
+            note = html.P(t("explore_heatmap_cut", lang, n=HEATMAP_ROWS, total=formats.number(len(rows), lang)),
+                          className="small text-muted mb-1")
+            rows = rows[:HEATMAP_ROWS]
+        figure = charts.month_heatmap(ordered, kpi, lang, rows=rows, percent=percent,
+                                      z_label=charts.axis_title(kpi, lang), y_label=t("unit", lang))
+        # A phone scrolls the grid sideways rather than squeezing a month into a few pixels.
+        wide = {"minWidth": f"{charts.heatmap_width(ordered)}px", "height": f"{figure.layout.height}px"}
+        return html.Div([note, html.Div(charts.graph("explore-graph", figure, style=wide), className="chart-scroll")])
+    return charts.graph("explore-graph", charts.series_chart(
+        ordered.head(40), "group", kpi, lang, percent=percent, y_label=charts.axis_title(kpi, lang),
+        x_label=_group_label(group, lang)))
 
 
 @callback(Output("explore-table", "data"), Output("explore-table", "columns"), Output("explore-table", "page_count"),
@@ -186,26 +246,32 @@ def fill(kpi, group, start, end, units, page, sort_by, _version, search):
             new_search if new_search != search else dash.no_update)
 
 
-def _download(kind: str, kpi, group, start, end, units, sort_by):
+def _download(kind: str, kpi, group, start, end, units, sort_by, machine: bool = False):
+    """The table as a file (CSV for Excel, CSV for software, or Excel), under its header lines."""
+    from dashboard.components import export_buttons
+
     cur, lang = db.cursor(), current_lang()
     req = _request(cur, kpi, group, start, end, units)
     if req is None:
         return dash.no_update, common.empty(t("not_found_body", lang))
-    kpi, group, start, end, _ = req
+    kpi, group, start, end, chosen = req
     df = _frame(cur, lang, req)
     limit = settings.current()["EXPORT_MAX_ROWS"]
     if len(df) > limit:
-        return dash.no_update, dbc.Alert(t("export_too_big", lang, n=formats.number(len(df), lang)), color="warning")
+        return dash.no_update, export_buttons.too_big(len(df), lang)
     columns = _columns(kpi, group, lang)
     rows = _rows(_sorted(df, kpi, sort_by), columns)
     name = f"thuocdo_{kpi}_{group}_{start}_{end}"
-    log.info("export %s: user=%r rows=%d %s", kind, current_user.username, len(rows), name)
-    audit.record("export", target=kind, detail={"file": f"{name}.{kind}", "rows": len(rows), "kpi": kpi,
-                                                "group": group, "start": start, "end": end,
-                                                "units": ",".join(req[4])})
-    if kind == "csv":
-        return dcc.send_bytes(export.to_csv(rows, columns), f"{name}.csv"), None
-    return dcc.send_bytes(export.to_xlsx(rows, columns), f"{name}.xlsx"), None
+    home = lookups.unit(cur, scope.home_unit(cur))
+    units_named = ", ".join(export_buttons.unit_scope(u) for u in (lookups.unit(cur, i) for i in chosen) if u)
+    head = export_buttons.header(
+        f"{t('explore_title', lang)}: {t(kpi, lang)} · {_group_label(group, lang)}",
+        export_buttons.unit_scope(home) + (f" · {t('export_units_chosen', lang)}: {units_named}" if units else ""),
+        formats.period(start) if start == end else f"{formats.period(start)} – {formats.period(end)}", lang)
+    return export_buttons.deliver(kind, name, rows, columns, head,
+                                  {"kpi": kpi, "group": group, "start": start, "end": end,
+                                   "units": ",".join(chosen), **({"form": "machine"} if machine else {})},
+                                  machine=machine), None
 
 
 @callback(Output("explore-download", "data"), Output("explore-message", "children"),
@@ -214,3 +280,11 @@ def _download(kind: str, kpi, group, start, end, units, sort_by):
 def download(_csv, _xlsx, kpi, group, start, end, units, sort_by):
     kind = "csv" if dash.ctx.triggered_id == "explore-csv" else "xlsx"
     return _download(kind, kpi, group, start, end, units, sort_by)
+
+
+@callback(Output("explore-download", "data", allow_duplicate=True),
+          Output("explore-message", "children", allow_duplicate=True), Input("explore-csv-machine", "n_clicks"),
+          *(State(c, "value") for c in CONTROLS), State("explore-table", "sort_by"), prevent_initial_call=True)
+def download_for_software(_clicks, kpi, group, start, end, units, sort_by):
+    """The CSV in the old, machine-friendly form (`,`, `.` decimals, rates 0..1, ISO dates)."""
+    return _download("csv", kpi, group, start, end, units, sort_by, machine=True)
