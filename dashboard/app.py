@@ -10,6 +10,7 @@ from flask import Flask
 from dashboard import api, audit, auth, cache, db, headers, ingest, limits, live, payloads, scope, settings
 from dashboard.components import shell
 from dashboard.live import display, kiosk
+from dashboard.reports import web as reports_web
 
 
 def create_app(config: dict | None = None) -> dash.Dash:
@@ -24,6 +25,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     ingest.init_app(server)  # after live: the writer tells the live hub what each commit moved
     cache.init_app(server, checked["CACHE_ENTRIES"])
     api.init_app(server)
+    reports_web.init_app(server)  # /report/<unit>.pdf: the unit page's monthly report
     kiosk.init_app(server)
     display.init_app(server)
     limits.init_app(server)  # last: its size check is the first hook to run, before the gate reads anything

@@ -326,6 +326,8 @@ def serve_command(args) -> int:
     # `python -m etl load | replay | status` while the server runs: writes go to its writer.
     ctl = control.ControlServer(args.db, _serve_handler(database, ingest.etl_commands(
         writer, ingest.folders(checked, database.path)))).start()
+    from dashboard.digests import scheduler
+    digests = scheduler.start(server)  # the morning digests (DIGESTS, DIGEST_HOUR)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     print(f"Thước đo: http://{args.host}:{args.port}/ (database {args.db}, {checked['THREADS']} threads)", flush=True)
     push_server = server.extensions.get("thuocdo_push")
@@ -342,6 +344,8 @@ def serve_command(args) -> int:
                        max_request_body_size=limits.server_cap(checked))  # routes' own limits: dashboard/limits.py
     finally:
         ctl.stop()
+        if digests is not None:
+            digests.stop()
         writer.stop()  # what has arrived is loaded before the file closes
         server.extensions["thuocdo_audit"].stop()  # the queued audit rows too
         database.close()
@@ -355,6 +359,31 @@ def _add_kpis_parser(sub) -> None:
     p = sub.add_parser("kpis", help="print one unit's or official's KPIs (metrics.md) as JSON or a table")
     add_kpis_arguments(p)
     p.set_defaults(func=kpis_command)
+
+
+# --- report and digests: owned by dashboard/reports and dashboard/digests; only wired in here ---
+
+def _run_digests(cur, req: dict) -> tuple[str, int]:
+    from dashboard.digests.cli import run_request
+    return run_request(cur, req)
+
+
+def _run_report(cur, req: dict) -> tuple[str, int]:
+    from dashboard.reports.cli import run_request
+    return run_request(cur, req)
+
+
+CONTROL_COMMANDS["digests"] = _run_digests  # `digests …` and `report` while the server runs: inside it
+CONTROL_COMMANDS["report"] = _run_report
+
+
+def _add_report_parsers(sub) -> None:
+    from dashboard.digests.cli import add_digests_parser
+    from dashboard.reports.cli import add_arguments, report_command
+    p = sub.add_parser("report", help="write a unit's monthly A4 report (PDF)")
+    add_arguments(p)
+    p.set_defaults(func=report_command)
+    add_digests_parser(sub, DEFAULT_DB)
 
 
 # --- parser --------------------------------------------------------------------------
@@ -432,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=lambda _args: print(settings.describe()) or 0)
 
     _add_kpis_parser(sub)
+    _add_report_parsers(sub)
     return parser
 
 

@@ -47,7 +47,7 @@ _ALL = (
     Setting("POLL_SECONDS", 5, "how often open pages ask for their data version while the push is not connected", minimum=1),
     Setting("CACHE_ENTRIES", 2000, "panels kept in memory, shared by all viewers, dropped when data_version changes", minimum=10),
     Setting("PAGE_SIZE", 20, "rows per page of the explore and alerts tables", minimum=5),
-    # Tile targets (attention helper): a unit's own OKR key result for the KPI comes first.
+    # Tile targets: a unit's own OKR key result for the KPI comes first.
     Setting("TARGET_ON_TIME_RATE", 90, "target on-time rate in percent shown on tiles of units without a key result for it; 0 = none", minimum=0),
     Setting("TARGET_COMPLETION_RATE", 95, "target completion rate in percent, the same way; 0 = none", minimum=0),
     Setting("TARGET_SATISFACTION_RATE", 90, "target citizen satisfaction rate in percent, the same way; 0 = none", minimum=0),
@@ -74,6 +74,21 @@ _ALL = (
     Setting("LOG_MAX_BYTES", 10_000_000, "the log file is rotated when it reaches this size", minimum=10_000),
     Setting("LOG_BACKUPS", 5, "rotated log files kept (FILE.1 … FILE.N)", minimum=1),
     Setting("LIVE_PORT", -1, "port of the push server (Server-Sent Events); -1 = the dashboard's port + 1, 0 = off (pages poll)", minimum=-1),
+    # e-mail digests and the monthly report (dashboard/digests, dashboard/reports)
+    Setting("PUBLIC_BASE_URL", "", "the dashboard's address in e-mailed links, e.g. https://dash.example (default: the first of PUBLIC_ORIGINS)"),
+    Setting("SMTP_HOST", "", "mail server for the digests; empty = digests are not sent (logged as skipped)"),
+    Setting("SMTP_PORT", 587, "mail server port (587 STARTTLS, 465 SSL, 25 none)", minimum=1),
+    Setting("SMTP_TLS", "starttls", "how to talk to the mail server: starttls, ssl or none (loopback relays only)", choices=("starttls", "ssl", "none")),
+    Setting("SMTP_USER", "", "mail server login (empty = no login); the password only from THUOCDO_SMTP_PASSWORD"),
+    Setting("SMTP_PASSWORD", None, "mail server password; environment only (THUOCDO_SMTP_PASSWORD)", secret=True),
+    Setting("MAIL_FROM", "Thuoc do <thuocdo@localhost>", "the digests' sender address"),
+    Setting("DIGESTS", True, "send the subscribed digests from a thread inside the server, each morning"),
+    Setting("DIGEST_HOUR", 7, "digests go out from this hour, Asia/Ho_Chi_Minh time (0-23)", minimum=0),
+    Setting("DIGEST_WEEKDAY", 0, "the weekly digest's day: 0 = Monday … 6 = Sunday", minimum=0),
+    Setting("DIGEST_RETRIES", 3, "a failed delivery is tried again this many times", minimum=0),
+    Setting("DIGEST_RETRY_SECONDS", 30, "wait before the first retry, doubled before each next one", minimum=0),
+    Setting("EVALUATION_DEADLINE_DAY", 5, "a month's evaluations are due on this day of the next month (digests remind before it)", minimum=1),
+    Setting("EVALUATION_REMINDER_DAYS", 3, "digests list pending evaluations in this many days before the deadline", minimum=0),
 )
 SETTINGS: Mapping[str, Setting] = MappingProxyType({s.name: s for s in _ALL})
 

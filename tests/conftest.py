@@ -127,6 +127,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def free_port_pair() -> int:
+    """A free port whose next one is free too: the server's push stream listens on port + 1."""
+    for _ in range(50):
+        port = free_port()
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no two free neighbouring ports on 127.0.0.1")
+
+
+class PortTaken(RuntimeError):
+    """The server could not listen: another process took its port (or port + 1) meanwhile."""
+
+
 @dataclass
 class Server:
     base_url: str
@@ -143,8 +160,15 @@ def start_server(db: Path, log_path: Path, *extra, env: dict | None = None, time
     """`python -m dashboard serve` on a free loopback port (or `port`, to restart a server where
     its screens expect it); returns once /login answers (opening a database may first apply a
     schema upgrade). The log is appended to."""
-    port = port or free_port()
+    if port is None:  # another process may take a port between the check and the bind: try a new pair
+        for attempt in range(3):
+            try:
+                return start_server(db, log_path, *extra, env=env, timeout=timeout, port=free_port_pair())
+            except PortTaken:
+                continue
+        raise RuntimeError(f"three port pairs were taken before the server could listen:\n{log_path.read_text()}")
     log = open(log_path, "a", encoding="utf-8")
+    log_start = log.tell()
     proc = subprocess.Popen(
         [sys.executable, "-m", "dashboard", "serve", "--db", str(db), "--host", "127.0.0.1", "--port", str(port), *extra],
         cwd=REPO, stdout=log, stderr=subprocess.STDOUT,
@@ -153,7 +177,10 @@ def start_server(db: Path, log_path: Path, *extra, env: dict | None = None, time
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"server exited with {proc.returncode}:\n{log_path.read_text()}")
+            output = log_path.read_text()
+            if "address already in use" in output[log_start:]:
+                raise PortTaken(output)
+            raise RuntimeError(f"server exited with {proc.returncode}:\n{output}")
         try:
             if requests.get(base + "/login", timeout=2).status_code == 200:
                 return Server(base, db, log_path, proc)

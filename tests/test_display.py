@@ -12,7 +12,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -21,7 +20,7 @@ import pytest
 import requests
 from playwright.sync_api import Error as PlaywrightError
 
-from conftest import ARTIFACTS, Server, free_port, run_dashboard, start_server, stop_server
+from conftest import ARTIFACTS, Server, free_port_pair, run_dashboard, start_server, stop_server
 
 TOKEN_LINE = re.compile(r"^token: (\S+)$", re.M)
 AS_OF = re.compile(r"^\d\d:\d\d:\d\d \d\d/\d\d/\d{4}$")
@@ -34,19 +33,6 @@ VIEWPORTS = ((1920, 1080), (1280, 720), (390, 844))
 def start_server_on(db: Path, log_path: Path, port: int, timeout: float = 120) -> Server:
     """The server on a given port (its push server on the next one, LIVE_PORT -1)."""
     return start_server(db, log_path, timeout=timeout, port=port, env={"THUOCDO_LIVE_PORT": "-1"})
-
-
-def _free_pair() -> int:
-    """A port whose next one (the push server's, LIVE_PORT -1) is free too."""
-    for _ in range(50):
-        port = free_port()
-        try:
-            with socket.socket() as s:
-                s.bind(("127.0.0.1", port + 1))
-            return port
-        except OSError:
-            continue
-    return free_port()
 
 
 def _add_display(db: Path, name: str, unit: str, *extra) -> str:
@@ -89,7 +75,7 @@ def site(demo, tmp_path_factory):
         "tv-revoke": _add_display(db, "tv-revoke", demo.dept, "--rotate-seconds", "5"),
         "tv-other": _add_display(db, "tv-other", demo.other_dept, "--panels", "tiles,ratings"),
     }
-    s = Site(db, base / "server.log", _free_pair(), tokens)
+    s = Site(db, base / "server.log", free_port_pair(), tokens)
     yield s
     if s.server.proc.poll() is None:
         stop_server(s.server)

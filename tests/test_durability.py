@@ -14,7 +14,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import threading
 import time
@@ -25,7 +24,7 @@ import duckdb
 import pytest
 import requests
 
-from conftest import ARTIFACTS, free_port, run_dashboard, start_server, stop_server
+from conftest import ARTIFACTS, free_port_pair, run_dashboard, start_server, stop_server
 
 DEFAULT_ROUNDS = 3
 LONG_ROUNDS = 50
@@ -153,19 +152,6 @@ class Producer:
             self.drop_file()
 
 
-def _port_pair() -> int:
-    """A free port whose next port is free too: the server's push listens on port + 1."""
-    for _ in range(50):
-        port = free_port()
-        with socket.socket() as s:
-            try:
-                s.bind(("127.0.0.1", port + 1))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no two free ports in a row")
-
-
 def _waiting(folder: Path, suffixes=(".csv", ".jsonl")) -> list[Path]:
     return [p for p in folder.iterdir() if not p.name.startswith(".") and p.suffix in suffixes] \
         if folder.exists() else []
@@ -195,7 +181,7 @@ def one_round(base: dict, folder: Path, rng: random.Random, tag: str) -> dict:
     inbox.mkdir()
     staging.mkdir()
     log = folder / "server.log"
-    port = _port_pair()
+    port = free_port_pair()
     srv = start_server(db, log, port=port)
     producer = Producer(tag, srv.base_url, base["token"], base["officials"], inbox, staging, rng)
     producer.start()
@@ -478,7 +464,7 @@ def _make_writable(path: Path) -> None:
 
 def _serve_once(db: Path) -> subprocess.CompletedProcess:
     from conftest import SECRET
-    return run_dashboard("serve", "--db", db, "--host", "127.0.0.1", "--port", _port_pair(),
+    return run_dashboard("serve", "--db", db, "--host", "127.0.0.1", "--port", free_port_pair(),
                          env={"THUOCDO_SECRET_KEY": SECRET}, timeout=60)
 
 

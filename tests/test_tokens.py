@@ -25,7 +25,10 @@ def base(demo, tmp_path_factory) -> Path:
     wal = Path(f"{demo.path}.wal")
     if wal.exists():
         shutil.copy(wal, f"{path}.wal")
-    connect(path).close()  # replay the WAL and migrate once
+    conn = connect(path)  # replay the WAL and migrate once
+    # A clean slate: other modules may have registered their screens in the session's demo.
+    conn.execute("DELETE FROM counter_duty; DELETE FROM devices; DELETE FROM displays")
+    conn.close()
     return path
 
 

@@ -5,12 +5,13 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, callback, dcc, html
 from flask_login import current_user
 
-from dashboard import audit, db, formats, scope, settings, text, tokens
+from dashboard import audit, db, formats, labels, scope, settings, text, tokens
 from dashboard.errors import DashboardError
 from dashboard.callbacks import cached
 from dashboard.components import common, tables
 from dashboard.i18n import current_lang, t
 from dashboard.metrics import lookups
+from dashboard.digests import admin_panel as digests_panel
 
 dash.register_page(__name__, path="/data", name="nav_data", order=6, title="Thước đo · Dữ liệu",
                    nav=True, roles=("admin",))
@@ -33,6 +34,7 @@ def layout(**_):
         common.panel(t("ledger", lang), "data-ledger", lang, min_height=200),
         common.panel(t("examples", lang), "data-examples", lang, min_height=120),
         common.panel(t("audit", lang), "data-audit", lang, min_height=200, content=_audit_panel(lang)),
+        digests_panel.panel(lang),  # subscriptions and deliveries (dashboard/digests/admin_panel.py)
     ])
 
 
@@ -52,12 +54,14 @@ def _table(table_id, rows, columns, lang, kinds=None, page_size=15):
 def _build(cur, lang):
     count = {"rows_total": "count", "files": "count", "quarantined": "count", "rows_read": "count",
              "loaded": "count", "duplicates": "count", "open_rows": "count"}
-    fresh = [{**r, "latest_record": formats.moment(r["latest_record"]) if r["latest_record"] else formats.DASH,
+    fresh = [{**r, "source": labels.source(r["source"], lang),
+              "latest_record": formats.moment(r["latest_record"]) if r["latest_record"] else formats.DASH,
               "last_loaded": formats.moment(r["last_loaded"]) if r["last_loaded"] else formats.DASH}
              for r in lookups.freshness(cur)]
-    ledger = [{**r, "started_at": formats.moment(r["started_at"]), "message": r["message"] or ""}
+    ledger = [{**r, "started_at": formats.moment(r["started_at"]), "message": r["message"] or "",
+               "kind": labels.source(r["kind"], lang), "status": labels.load_status(r["status"], lang)}
               for r in lookups.ingest_ledger(cur, limit=200)]
-    summary = lookups.quarantine_summary(cur)
+    summary = [{**r, "kind": labels.source(r["kind"], lang)} for r in lookups.quarantine_summary(cur)]
     examples = lookups.quarantine_examples(cur, limit=30)
     return (
         _table("freshness-table", fresh, ["source", "rows_total", "latest_record", "last_loaded", "files", "quarantined"],
