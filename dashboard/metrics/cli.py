@@ -13,6 +13,17 @@ from etl.errors import EtlError
 EXIT_OK, EXIT_NOT_FOUND, EXIT_USAGE = 0, 1, 2
 
 
+def period_args_valid(args) -> bool:
+    """--period is a month and --as-of (if given) a date; otherwise says which, on stderr."""
+    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.period):
+        print(f"error: --period {args.period!r} is not a month; use YYYY-MM, e.g. 2026-10", file=sys.stderr)
+        return False
+    if args.as_of and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.as_of):
+        print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
+        return False
+    return True
+
+
 def add_kpis_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"database file (default {DEFAULT_DB})")
     who = p.add_mutually_exclusive_group(required=True)
@@ -27,11 +38,7 @@ def kpis_command(args) -> int:
     """Run `kpis` with parsed arguments; prints the object, returns the exit code."""
     from dashboard.metrics.kpis import NotFound, official_kpis, unit_kpis
 
-    if not re.fullmatch(r"[0-9]{4}-(0[1-9]|1[0-2])", args.period):
-        print(f"error: --period {args.period!r} is not a month; use YYYY-MM, e.g. 2026-10", file=sys.stderr)
-        return EXIT_USAGE
-    if args.as_of and not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", args.as_of):
-        print(f"error: --as-of {args.as_of!r} is not a date; use YYYY-MM-DD", file=sys.stderr)
+    if not period_args_valid(args):
         return EXIT_USAGE
     if not Path(args.db).exists():
         print(f"error: no database at {args.db}", file=sys.stderr)
