@@ -66,7 +66,8 @@ def init_app(server: Flask, database: Database, lock_down: bool | None = None) -
         from dashboard.ingest import folders
 
         where = folders(server.config["THUOCDO"], database.path)
-        database.lock_down([where["inbox"], where["archive"], where["backups"]])
+        lake = [server.config["THUOCDO"]["LAKE_DIR"]] if server.config["THUOCDO"]["LAKE_DIR"] else []  # the writer appends there
+        database.lock_down([where["inbox"], where["archive"], where["backups"]] + lake)
     server.extensions[_EXTENSION] = database
     server.teardown_appcontext(_close_cursor)
 

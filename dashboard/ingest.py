@@ -53,8 +53,12 @@ def init_app(server: Flask) -> None:
     hub = server.extensions["thuocdo_live"]
     _check_writable([where["spool"], where["archive"], where["backups"]] + ([where["inbox"], where["rejected"]] if checked["INBOX"] else []),
                     database.path)
+    lake = None
+    if checked["LAKE_DIR"]:  # docs/scale-out.md: committed facts also go to the lake
+        from etl.lake import LakeAppender
+        lake = LakeAppender(Path(checked["LAKE_DIR"]), checked["LAKE_SOURCE"])
     w = Writer(database.cursor(), where["spool"], where["archive"], batch_seconds=checked["INGEST_BATCH_MS"] / 1000,
-               idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"])
+               idle_seconds=checked["IDLE_MAINTENANCE_SECONDS"], lake=lake)
 
     def tell_hub(commit: Commit) -> None:
         hub.apply(commit.version, commit.touched, commit.new_ratings, commit.kinds)

@@ -61,6 +61,10 @@ _ALL = (
     Setting("INBOX_DIR", "", "folder watched for contract files (default: inbox/ beside the database)"),
     Setting("ARCHIVE_DIR", "", "where loaded files and API batches are kept (default: archive/ beside the database)"),
     Setting("BACKUP_DIR", "", "where `python -m etl backup` writes snapshots while the server runs (default: backups/ beside the database)"),
+    # Scale-out (docs/scale-out.md)
+    Setting("LAKE_DIR", "", "append every committed fact to this lake folder as Parquet, for Spark (docs/scale-out.md); empty = off"),
+    Setting("LAKE_SOURCE", "local", "this server's name in a shared lake, e.g. the province's code (letters, digits, - and _)"),
+    Setting("PROVINCE_URL", "", "on a server of imported rollups: the provinces' dashboard address, linked where a page's detail (an official's tasks) lives there"),
     Setting("REJECTED_DIR", "", "where rejected inbox files go, each beside NAME.reason.txt (default: rejected/ beside the database)"),
     Setting("API_MAX_RECORDS", 1000, "most records in one POST to /api/v1/<kind>; more get 413", minimum=1),
     Setting("API_MAX_BYTES", 1_000_000, "largest body of a POST to /api/v1/<kind>, in bytes; larger gets 413", minimum=1024),

@@ -17,6 +17,7 @@ from pathlib import Path
 from etl.clustering import compact
 from etl.db import DEFAULT_DB, connect
 from etl.errors import DatabaseBusy, EtlError
+from etl.scaleout import add_parsers as add_scaleout_parsers
 
 EXIT_OK, EXIT_QUARANTINE, EXIT_USAGE, EXIT_BUSY, EXIT_ERROR = 0, 1, 2, 3, 4
 
@@ -53,6 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
                                              "database; the running server uses its BACKUP_DIR)")
     p = command("restore", "build a new database file (--db, must not exist) from a backup folder")
     p.add_argument("backup", type=Path, help="a folder `python -m etl backup` printed")
+    COMMANDS.update(add_scaleout_parsers(sub))  # lake export, spark rollups, rollups import (etl/scaleout.py)
     return parser
 
 

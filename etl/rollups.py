@@ -7,6 +7,8 @@ computes everything from the facts, and tests hold the incremental path equal to
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from etl.formulas import BAND_SQL, EXCELLENT_CAP, SUMS, rates_sql
 
 
@@ -116,13 +118,16 @@ def _rebuild_evaluation_scopes(conn, periods: list[str] | None) -> None:
     where, params = _period_filter(periods)
     conn.execute("DELETE FROM scope_eval_month" + where, params)
     where, params = _period_filter(periods, "e.period")
-    conn.execute(
-        "INSERT INTO scope_eval_month SELECT c.ancestor, e.period, "
-        "count(*) FILTER (WHERE e.rating = 'HTXS'), count(*) FILTER (WHERE e.rating = 'HTT'), "
-        "count(*) FILTER (WHERE e.rating = 'HT'), count(*) FILTER (WHERE e.rating = 'KHT'), "
-        "count(*) FILTER (WHERE o.active) "
-        "FROM eval_current e JOIN officials o USING (official_id) "
-        "JOIN unit_closure c ON c.descendant = o.unit_id" + where + " GROUP BY ALL", params)
+    conn.execute("INSERT INTO scope_eval_month " + SCOPE_EVAL_SQL.format(where=where), params)
+
+
+SCOPE_EVAL_SQL = (
+    "SELECT c.ancestor AS unit_id, e.period, "
+    "count(*) FILTER (WHERE e.rating = 'HTXS') AS htxs, count(*) FILTER (WHERE e.rating = 'HTT') AS htt, "
+    "count(*) FILTER (WHERE e.rating = 'HT') AS ht, count(*) FILTER (WHERE e.rating = 'KHT') AS kht, "
+    "count(*) FILTER (WHERE o.active) AS rated_active "
+    "FROM eval_current e JOIN officials o USING (official_id) "
+    "JOIN unit_closure c ON c.descendant = o.unit_id{where} GROUP BY ALL")
 
 
 _RANK = "CASE {r} WHEN 'HTXS' THEN 4 WHEN 'HTT' THEN 3 WHEN 'HT' THEN 2 WHEN 'KHT' THEN 1 END"
@@ -298,16 +303,19 @@ def _rebuild_scopes(conn, only: str | None = None) -> None:
                      f"JOIN unit_closure c ON c.descendant = u.unit_id{where} GROUP BY ALL")
 
 
+# The closure of the unit tree as a walk up from every unit: the first level, then one step
+# from the level before (`walk`). DuckDB runs them as one recursive CTE; Spark (etl/spark)
+# repeats the step until it adds nothing.
+CLOSURE_SEED = "SELECT unit_id AS ancestor, unit_id AS descendant, 0 AS depth FROM units"
+CLOSURE_STEP = ("SELECT u.parent_id AS ancestor, w.descendant, w.depth + 1 AS depth FROM walk w "
+                "JOIN units u ON u.unit_id = w.ancestor WHERE u.parent_id IS NOT NULL AND w.depth < 64")
+
+
 def rebuild_closure(conn) -> None:
     conn.execute("DELETE FROM unit_closure")
-    conn.execute("""
+    conn.execute(f"""
         INSERT INTO unit_closure
-        WITH RECURSIVE walk(ancestor, descendant, depth) AS (
-            SELECT unit_id, unit_id, 0 FROM units
-            UNION ALL
-            SELECT u.parent_id, w.descendant, w.depth + 1 FROM walk w
-            JOIN units u ON u.unit_id = w.ancestor WHERE u.parent_id IS NOT NULL AND w.depth < 64
-        )
+        WITH RECURSIVE walk(ancestor, descendant, depth) AS ({CLOSURE_SEED} UNION ALL {CLOSURE_STEP})
         SELECT ancestor, descendant, depth FROM walk""")
 
 
@@ -361,30 +369,61 @@ ROLLUP_TABLES = ("official_month", "official_open_due", "unit_month", "scope_mon
                  "scope_eval_month", "rule_hits", "official_scores")
 
 
-def rebuild_all(conn) -> None:
-    """Every rollup from the facts alone: the reference the incremental path must equal."""
-    for table in ROLLUP_TABLES:
-        conn.execute(f"DELETE FROM {table}")
-    rebuild_closure(conn)
-    conn.execute(f"""
-        INSERT INTO official_month
-        SELECT official_id, period, sum(tasks_due), sum(tasks_done), sum(tasks_on_time), sum(points4),
-               sum(r_l1), sum(r_l2), sum(r_l3), sum(r_l4)
+@dataclass(frozen=True)
+class Step:
+    """One rollup of the full build: a SELECT in DuckDB's dialect over the facts and the rollups
+    built before it, giving the table's columns in order. etl/spark translates the same text to
+    Spark SQL (SQLGlot); `order_by` is the physical order DuckDB stores it in (rankings read
+    official_scores by period and unit)."""
+    table: str
+    sql: str
+    order_by: str | None = None
+
+
+def _sums(alias: str) -> str:
+    return ", ".join(f"sum({alias}.{c}) AS {c}" for c in SUMS)
+
+
+# The metric catalogue: every rollup computed from the facts alone, written once. rebuild_all()
+# runs it in DuckDB; `python -m etl spark rollups` runs it on Spark. unit_closure comes first
+# (CLOSURE_SEED / CLOSURE_STEP), the steps below read it.
+FULL_BUILD = (
+    Step("official_month", f"""
+        SELECT official_id, period, sum(tasks_due) AS tasks_due, sum(tasks_done) AS tasks_done,
+               sum(tasks_on_time) AS tasks_on_time, sum(points4) AS points4, sum(r_l1) AS r_l1,
+               sum(r_l2) AS r_l2, sum(r_l3) AS r_l3, sum(r_l4) AS r_l4
         FROM (SELECT official_id, strftime(due_at, '%Y-%m') AS period, {_TASK_SUMS}
               FROM tasks WHERE status <> 'cancelled' GROUP BY ALL
               UNION ALL
               SELECT official_id, strftime(rated_at, '%Y-%m') AS period, {_RATING_SUMS}
-              FROM ratings GROUP BY ALL)
-        GROUP BY ALL""")
-    conn.execute("INSERT INTO official_open_due SELECT official_id, due_at, count(*) FROM tasks "
-                 "WHERE status = 'open' GROUP BY ALL")
-    conn.execute("CREATE OR REPLACE TEMP TABLE affected_units AS SELECT unit_id FROM units")
-    _recompute_units(conn)
-    conn.execute("DROP TABLE affected_units")
-    conn.execute(f"INSERT INTO eval_current {current_results_sql('evaluations', 'official_id', 'eval_current')}")
-    conn.execute(f"INSERT INTO unit_eval_current "
-                 f"{current_results_sql('unit_evaluations', 'unit_id', 'unit_eval_current')}")
-    _rebuild_people(conn)
-    _rebuild_evaluation_scopes(conn, None)
-    _rebuild_rules(conn, None)
-    rebuild_scores(conn, None)
+              FROM ratings GROUP BY ALL) AS month_sums
+        GROUP BY ALL"""),
+    Step("official_open_due", "SELECT official_id, due_at, count(*) AS n FROM tasks WHERE status = 'open' GROUP BY ALL"),
+    Step("unit_month", f"SELECT o.unit_id, m.period, {_sums('m')} FROM official_month m "
+                       f"JOIN officials o USING (official_id) GROUP BY ALL"),
+    Step("unit_open_due", "SELECT o.unit_id, d.due_at, sum(d.n) AS n FROM official_open_due d "
+                          "JOIN officials o USING (official_id) GROUP BY ALL"),
+    Step("scope_month", f"SELECT c.ancestor AS unit_id, u.period, {_sums('u')} FROM unit_month u "
+                        f"JOIN unit_closure c ON c.descendant = u.unit_id GROUP BY ALL"),
+    Step("scope_open_due", "SELECT c.ancestor AS unit_id, u.due_at, sum(u.n) AS n FROM unit_open_due u "
+                           "JOIN unit_closure c ON c.descendant = u.unit_id GROUP BY ALL"),
+    Step("eval_current", current_results_sql("evaluations", "official_id", "eval_current")),
+    Step("unit_eval_current", current_results_sql("unit_evaluations", "unit_id", "unit_eval_current")),
+    Step("scope_people", "SELECT c.ancestor AS unit_id, count(*) FILTER (WHERE o.active) AS officials_total "
+                         "FROM officials o JOIN unit_closure c ON c.descendant = o.unit_id GROUP BY ALL"),
+    Step("scope_eval_month", SCOPE_EVAL_SQL.format(where="")),
+    Step("rule_hits", RULES_SQL.format(where="TRUE", rules="TRUE", month="official_month")),
+    Step("official_scores", _scores_sql("(SELECT period FROM official_month UNION SELECT period FROM eval_current) p "
+                                        "CROSS JOIN officials o"), order_by="period, unit_id"),
+)
+
+
+def rebuild_all(conn) -> None:
+    """Every rollup from the facts alone (FULL_BUILD): the reference the incremental path must
+    equal, and what the Spark job computes from the lake."""
+    for table in ROLLUP_TABLES:
+        conn.execute(f"DELETE FROM {table}")
+    rebuild_closure(conn)
+    for step in FULL_BUILD:
+        order = f" ORDER BY {step.order_by}" if step.order_by else ""
+        conn.execute(f"INSERT INTO {step.table} SELECT * FROM ({step.sql}) AS built{order}")

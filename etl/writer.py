@@ -124,8 +124,9 @@ class Writer:
     """A daemon thread that owns every write of arriving data (see the module docstring)."""
 
     def __init__(self, conn, spool_dir: Path, archive_dir: Path, *, batch_seconds: float = 0.5,
-                 idle_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic):
+                 idle_seconds: float = 30.0, clock: Callable[[], float] = time.monotonic, lake=None):
         self.conn = conn  # a cursor of the server's connection, used by this thread only
+        self.lake = lake  # an etl.lake.LakeAppender (LAKE_DIR): committed facts go there too
         self.spool_dir, self.archive_dir = Path(spool_dir), Path(archive_dir)
         self.batch_seconds, self.idle_seconds, self.clock = batch_seconds, idle_seconds, clock
         self._queue: queue.Queue[_Arrival | None] = queue.Queue()
@@ -138,7 +139,7 @@ class Writer:
         self.batches = 0          # micro-batches drained, for the data page and benchmarks
         self.cpu_seconds = 0.0    # CPU the writer's thread spent draining them
         # Wall seconds by phase (what an acknowledgement waits for, beyond the CPU above).
-        self.phase_seconds = dict.fromkeys(("drain", "spool", "load", "notify", "archive"), 0.0)
+        self.phase_seconds = dict.fromkeys(("drain", "spool", "load", "notify", "lake", "archive"), 0.0)
 
     # --- what sources call -----------------------------------------------------------
 
@@ -177,6 +178,7 @@ class Writer:
             log.warning("loading %d API batch file(s) left in %s", len(leftovers), self.spool_dir)
             for path in leftovers:
                 self._load_one(path, LoadDetails(), archive=True)
+        self._append_to_lake()  # what was committed before a crash and not yet in the lake
         self._thread = threading.Thread(target=self._run, name="thuocdo-writer", daemon=True)
         self._thread.start()
         return self
@@ -217,6 +219,7 @@ class Writer:
         started, wall = time.thread_time(), time.perf_counter()
         try:
             self._drain_all(arrivals)
+            self._append_to_lake()  # after every answer: a lake never delays an acknowledgement
         finally:
             self.batches += 1
             self.cpu_seconds += time.thread_time() - started
@@ -310,6 +313,18 @@ class Writer:
             with self._phase("archive"):
                 self._archive(path)
         return entry
+
+    def _append_to_lake(self) -> None:
+        """After a micro-batch's commits, once every source has its answer: their facts into the
+        lake, in one file per kind and month. A failure is logged, never raised: the lake catches
+        up from its state file after the next commit (or at start, after a crash)."""
+        if self.lake is None:
+            return
+        with self._phase("lake"):
+            try:
+                self.lake.after_commit(self.conn)
+            except Exception:
+                log.exception("appending to the lake failed; the next commit tries again")
 
     def _version(self) -> int:
         return self.conn.execute("SELECT max(version) FROM data_version").fetchone()[0]
