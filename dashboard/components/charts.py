@@ -8,6 +8,7 @@ dashboard.text.for_plotly (plotly renders <a href> and <span style> from labels)
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -15,7 +16,7 @@ import plotly.io as pio
 from dash import dcc, html
 from plotly.colors import sample_colorscale
 
-from dashboard import formats
+from dashboard import formats, text
 from dashboard.text import for_plotly
 from dashboard.components import palette
 from dashboard.i18n import t
@@ -169,6 +170,13 @@ def scale_legend(lang: str):
     ], className="scale-legend small text-muted d-flex align-items-center flex-wrap mt-1")
 
 
+def _wrapped(name: str, width: int = 18) -> str:
+    """A box label over lines of about `width` characters: plotly hides a label wider than its
+    box ("Văn phòng Hội đồng nhân dân và Ủy ban nhân dân" in a phone's box), never wraps it."""
+    name = text.plain(name, text.LABEL)
+    return "<br>".join(for_plotly(line) for line in textwrap.wrap(name, width) or [name])
+
+
 def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
     """The subtree as nested boxes sized by active officials, tinted by on-time rate.
 
@@ -198,7 +206,7 @@ def treemap(sub: pd.DataFrame, lang: str) -> go.Figure:
     hatch = [palette.MISSING_HATCH if r is None else "" for r in rates]
     text = [t("no_data", lang).lower() if r is None else formats.rate(r, lang) for r in rates]
     fig = go.Figure(go.Treemap(
-        ids=ids, parents=parents, labels=[for_plotly(n) for n in sub["name"]], values=own, branchvalues="remainder",
+        ids=ids, parents=parents, labels=[_wrapped(n) for n in sub["name"]], values=own, branchvalues="remainder",
         marker=dict(colors=colours, line=dict(color=[palette.MISSING_INK if r is None else palette.BOX_LINE
                                                      for r in rates], width=1),
                     pattern=dict(shape=hatch, fgcolor=palette.MISSING_INK, size=8, solidity=0.15)),
