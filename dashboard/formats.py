@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 DASH = "–"
 # Plotly's `separators`: decimal mark then thousands mark.
@@ -67,6 +68,19 @@ def moment(ts) -> str:
     if isinstance(ts, str):
         ts = datetime.fromisoformat(ts)
     return ts.strftime("%d/%m/%Y %H:%M")
+
+
+def server_moment(ts, seconds: bool = False) -> str:
+    """dd/mm/yyyy HH:MM in Hanoi time, of a time the server wrote from its own clock (loads,
+    audit rows, heartbeats, deliveries: `now()` in SQL, `datetime.now()` in Python), which is
+    the machine's local time, UTC on most servers. Data times (rated_at, due_at) are Hanoi time
+    already: `moment`."""
+    if ts is None or _missing(ts):
+        return DASH
+    if isinstance(ts, str):
+        ts = datetime.fromisoformat(ts)
+    local = ts.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))  # a naive value is read as the machine's time
+    return local.strftime("%d/%m/%Y %H:%M:%S" if seconds else "%d/%m/%Y %H:%M")
 
 
 def period(p: str | None) -> str:

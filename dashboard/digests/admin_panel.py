@@ -41,7 +41,7 @@ def _tables(cur, lang: str):
     subs = store.list_all(cur)
     sub_rows = [[text.label(s["username"]), text.label(s["email"]), t(f"digest_{s['frequency']}", lang),
                  text.label(s["unit_id"] or "") or formats.DASH,
-                 formats.moment(s["last_sent_at"]) if s["last_sent_at"] else formats.DASH] for s in subs]
+                 formats.server_moment(s["last_sent_at"])] for s in subs]
     from dashboard.pages.settings import delivery_rows
     heads, log_rows = delivery_rows(store.deliveries(cur, limit=LOG_ROWS), lang, with_user=True)
     return html.Div([

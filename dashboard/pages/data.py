@@ -23,7 +23,7 @@ def layout(**_):
         return common.not_found(lang)
     return html.Div([
         common.header(t("data_title", lang), lang,
-                      subtitle=f"{t('updated', lang)}: {formats.moment(lookups.data_changed_at(db.cursor()))}"),
+                      subtitle=f"{t('updated', lang)}: {formats.server_moment(lookups.data_changed_at(db.cursor()))}"),
         dbc.Row([
             dbc.Col(common.panel(t("freshness", lang), "data-freshness", lang, min_height=200), xxl=6, lg=12),
             dbc.Col(common.panel(t("quarantine", lang), "data-quarantine", lang, min_height=200), xxl=6, lg=12),
@@ -56,9 +56,9 @@ def _build(cur, lang):
              "loaded": "count", "duplicates": "count", "open_rows": "count"}
     fresh = [{**r, "source": labels.source(r["source"], lang),
               "latest_record": formats.moment(r["latest_record"]) if r["latest_record"] else formats.DASH,
-              "last_loaded": formats.moment(r["last_loaded"]) if r["last_loaded"] else formats.DASH}
+              "last_loaded": formats.server_moment(r["last_loaded"])}
              for r in lookups.freshness(cur)]
-    ledger = [{**r, "started_at": formats.moment(r["started_at"]), "message": r["message"] or "",
+    ledger = [{**r, "started_at": formats.server_moment(r["started_at"]), "message": r["message"] or "",
                "kind": labels.source(r["kind"], lang), "status": labels.load_status(r["status"], lang)}
               for r in lookups.ingest_ledger(cur, limit=200)]
     summary = [{**r, "kind": labels.source(r["kind"], lang)} for r in lookups.quarantine_summary(cur)]
@@ -99,7 +99,7 @@ def _state(row: dict, lang: str) -> str:
 
 
 def _screens(cur, lang):
-    seen = lambda v: formats.moment(v) if v else formats.DASH  # noqa: E731
+    seen = formats.server_moment
     displays = [[d["name"], d.get("unit_name") or d["unit_id"], seen(d["last_seen_at"]),
                  (d.get("heartbeat") or {}).get("screen") or formats.DASH, _state(d, lang)]
                 for d in tokens.list_displays(cur)]
@@ -196,7 +196,7 @@ def _audit_rows(rows: list[dict], lang: str) -> list[dict]:
     out = []
     for r in rows:
         out.append({
-            "at": r["at"].strftime("%d/%m/%Y %H:%M:%S") if r["at"] else formats.DASH,
+            "at": formats.server_moment(r["at"], seconds=True),
             "kind": t(f"audit_{r['kind']}", lang) if r["kind"] in audit.KINDS else r["kind"],
             "username": r["username"] or formats.DASH, "role": r["role"] or "", "client": r["client"] or "",
             "path": r["path"] or "", "target": r["target"] or "", "detail": audit.detail_line(r["detail"]),

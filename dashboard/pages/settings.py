@@ -63,7 +63,7 @@ def delivery_rows(rows: list[dict], lang: str, with_user: bool = False) -> tuple
     out = []
     for r in rows:
         status = t(f"delivery_{r['status']}", lang) if r["status"] in store.STATUSES else text.label(r["status"])
-        out.append([formats.moment(r["at"]), *((text.label(r["username"]),) if with_user else ()), status,
+        out.append([formats.server_moment(r["at"]), *((text.label(r["username"]),) if with_user else ()), status,
                     formats.number(r["items"] or 0, lang), formats.number(r["attempts"] or 0, lang),
                     text.plain(r["reason"] or r["subject"] or "", text.LINE)])
     return [t(h, lang) for h in heads], out
