@@ -359,6 +359,7 @@ def test_chart_pages_in_chromium(browser, server, demo, viewport):
         settled(page)
         page.wait_for_selector("#ov-feedback-table td")
         assert page.inner_text("#ov-feedback-count").startswith(f"{n} lượt đánh giá")
+        page.wait_for_selector("#ov-scores-graph .g-y2title", timeout=10_000)  # plotly draws after the callback
         assert page.locator("#ov-scores-graph .g-y2title").count() == 1  # the task score's own axis
         right = page.evaluate("document.querySelector('.feedback-panel').getBoundingClientRect().right")
         assert right <= viewport[0], right  # the list fits the screen (its table scrolls inside)
