@@ -42,7 +42,8 @@ def _build(scale: str, times: int, work: Path) -> Path:
     if name not in SCALES:
         SCALES[name] = dataclasses.replace(SCALES[scale], name=name, officials=SCALES[scale].officials * times)
     db = work / f"{name}.duckdb"
-    build_demo(db, scale=name, out_dir=work / f"{name}-files", seed=42, progress=None)
+    build_demo(db, scale=name, out_dir=work / f"{name}-files", seed=42, progress=None,
+               memory_limit=f"{3 * times}GB")  # the loader stages a month's tasks file whole
     shutil.rmtree(work / f"{name}-files", ignore_errors=True)
     return db
 

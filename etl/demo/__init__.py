@@ -46,15 +46,16 @@ def write_demo_files(out_dir, scale: str = "demo", seed: int = 42, until: str | 
 
 
 def build_demo(db_path, scale: str = "demo", out_dir=None, seed: int = 42, until: str | None = None,
-               progress: Callable[[str], None] | None = print) -> dict:
+               progress: Callable[[str], None] | None = print, memory_limit: str | None = None) -> dict:
     """Write the demo files (see write_demo_files) and load them into the DuckDB at db_path.
 
     Returns a summary: scale, seed, until, out_dir, db_path, files, rows per kind, the
     loader's totals (rows_read, loaded, duplicates, quarantined), files that did not load
     cleanly (problems), the ledger entry of every file, and seconds for generation,
     loading and in total. An existing database is
-    loaded into, not replaced (loading a file twice changes nothing)."""
-    from etl.db import connect          # imported here: generation works without the loader
+    loaded into, not replaced (loading a file twice changes nothing). `memory_limit` raises the
+    loader's DuckDB cap for scales past a city (a month's tasks file is staged whole)."""
+    from etl.db import DEFAULT_MEMORY_LIMIT, connect          # imported here: generation works without the loader
     from etl.clustering import compact
     from etl.loader import load_paths
 
@@ -66,7 +67,7 @@ def build_demo(db_path, scale: str = "demo", out_dir=None, seed: int = 42, until
     generated = time.perf_counter()
 
     ledger = []
-    conn = connect(db_path)
+    conn = connect(db_path, memory_limit=memory_limit or DEFAULT_MEMORY_LIMIT)
     try:
         for path in paths:
             t = time.perf_counter()
