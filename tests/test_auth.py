@@ -180,6 +180,20 @@ def test_session_cookie_is_httponly_and_samesite(client, auth, demo):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
 
 
+def test_code_is_cached_by_browsers_but_pages_keep_the_session_fresh(client, auth, demo):
+    """Scripts and assets neither refresh the session cookie nor vary by it (so a browser
+    revalidates plotly's 4.8 MB instead of downloading it again); pages still refresh it."""
+    auth.login(demo.logins["admin"])
+    for path in ("/assets/10_thuocdo.css", "/_dash-component-suites/dash/dcc/dash_core_components.js"):
+        r = client.get(path)
+        assert r.status_code == 200, path
+        assert not any(h.startswith("thuocdo_session=") for h in r.headers.getlist("Set-Cookie")), path
+        assert "Cookie" not in r.headers.get("Vary", ""), path
+    page = client.get("/data")
+    assert any(h.startswith("thuocdo_session=") for h in page.headers.getlist("Set-Cookie"))
+    assert "Cookie" in page.headers.get("Vary", "")
+
+
 # --- the real server ------------------------------------------------------------------------
 
 
