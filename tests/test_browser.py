@@ -57,6 +57,7 @@ def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, serv
         assert re.fullmatch(r"\d{4}-\d{2}", period)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", demo.root, "--period", period))
         screenshot(page, "overview")
+        page.evaluate("window.__notReloaded = true")  # gone if a link reloads the page
 
         child = follow_first_link(page, "#children-table a", "unit", period)
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--unit", child, "--period", period))
@@ -67,6 +68,7 @@ def test_leader_drills_down_and_back_with_numbers_matching_the_cli(browser, serv
         check_tiles(page, kpis_cli(demo.copies["kpis"], "--official", official, "--period", period))
         assert page.locator("#tasks-table, #ov-tasks .empty-note").count() >= 1
         assert page.locator("#ov-history .timeline-step, #ov-history .empty-note").count() >= 1
+        assert page.evaluate("window.__notReloaded") is True, "the tables' links open their page inside the app"
         screenshot(page, "official")
 
         act(page, lambda: page.locator("#breadcrumbs a").first.click())  # in-app: no page load to wait for
