@@ -21,3 +21,20 @@
     if (!url.hash) { window.scrollTo(0, 0); }
   });
 })();
+
+// Navigation decided in the browser: no server round trip to learn that nothing changes.
+window.dash_clientside = Object.assign({}, window.dash_clientside, {
+  nav: {
+    // The period picker: a new period is a new URL of the same page.
+    period: function (period, pathname, args) {
+      if (!period || period === (args || {}).period) { return window.dash_clientside.no_update; }
+      return (pathname || "/") + "?period=" + encodeURIComponent(period);
+    },
+    // A treemap box: that unit's page for the same period (the page re-checks the scope).
+    tree: function (click, args) {
+      var point = click && click.points && click.points[0];
+      if (!point || !point.id) { return window.dash_clientside.no_update; }
+      return "/unit/" + encodeURIComponent(point.id) + "?period=" + encodeURIComponent((args || {}).period || "");
+    }
+  }
+});

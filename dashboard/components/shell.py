@@ -93,13 +93,11 @@ def layout():
     ], lang=lang)
 
 
-@callback(Output("nav", "href"), Input("period-picker", "value"),
-          State("_pages_location", "pathname"), State("page-args", "data"), prevent_initial_call=True)
-def go_to_period(period, pathname, args):
-    """A new period is a new URL: shareable, and the pages router re-renders every panel."""
-    if not period or period == (args or {}).get("period"):
-        return dash.no_update
-    return f"{pathname or '/'}?period={period}"
+# A new period is a new URL (shareable; the pages router re-renders every panel). In the
+# browser (assets/25_links.js): the picker sets its value as it mounts, and a server round trip
+# for "no change" came after every page's panels.
+clientside_callback(ClientsideFunction("nav", "period"), Output("nav", "href"), Input("period-picker", "value"),
+                    State("_pages_location", "pathname"), State("page-args", "data"), prevent_initial_call=True)
 
 
 # The push: a page with a scope follows it (assets/20_live.js).

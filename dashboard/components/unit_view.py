@@ -4,9 +4,8 @@ its officials ranked and its rule items. Callbacks fill the panels from the shar
 """
 from __future__ import annotations
 
-import dash
 import dash_bootstrap_components as dbc
-from dash import Input, Output, State, callback, dcc, html
+from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import formats, labels, live, settings, text
 from dashboard.callbacks import Ctx, cached, panel_callbacks, prefill, unit_ctx
@@ -315,13 +314,7 @@ def note_children_sort(sort_by):
     return sort_note(sort_by, child_columns(lang), lang)
 
 
-@callback(Output("nav", "href", allow_duplicate=True), Input("uv-treemap", "clickData"),
-          State("page-args", "data"), prevent_initial_call=True)
-def open_from_tree(click, args):
-    """Clicking a box opens that unit's page (the unit page re-checks the scope)."""
-    try:
-        unit_id = click["points"][0]["id"]
-    except (TypeError, KeyError, IndexError):
-        return dash.no_update
-    period = (args or {}).get("period") or ""
-    return unit_href(unit_id, period)
+# Clicking a box opens that unit's page (the unit page re-checks the scope). In the browser
+# (assets/25_links.js): plotly reports a click-less clickData as the chart mounts.
+clientside_callback(ClientsideFunction("nav", "tree"), Output("nav", "href", allow_duplicate=True),
+                    Input("uv-treemap", "clickData"), State("page-args", "data"), prevent_initial_call=True)
