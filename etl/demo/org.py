@@ -21,6 +21,7 @@ WEIGHTS = {
 AREA = {"mot_cua": "one_stop", "truong_hoc": "school", "benh_vien": "health", "tram_y_te": "health"}
 AREAS = tuple(names.TASK_TITLES)
 LEADERSHIP = {"thanh_pho", "so_nganh", "phuong", "xa"}
+MAX_COUNTERS = 99  # counter ids are Q01..Q99 (etl/demo/ratings.py)
 
 
 @dataclass
@@ -258,7 +259,9 @@ def build_org(scale: Scale, seed: int) -> Org:
     area = np.array([area_of_kind[kinds[u]] for u in off_unit], dtype=np.int64)
 
     one_stop = np.array([kinds[u] == "mot_cua" for u in off_unit])
-    counter = np.where(one_stop & ~is_head, rank, 0)      # heads of one-stop units do not sit at a counter
+    # Heads of one-stop units do not sit at a counter; past Q99 (four times a city's staff) the
+    # rest work in the back office.
+    counter = np.where(one_stop & ~is_head & (rank <= MAX_COUNTERS), rank, 0)
 
     return Org(
         unit_ids=unit_ids, unit_names=[r[2] for r in rows], unit_kinds=kinds, unit_parent=parent,
