@@ -35,6 +35,10 @@ import requests
 import access_load
 from conftest import ARTIFACTS, Login, free_port, Tally, http_login, run_dashboard, start_server, stop_server
 
+# Under the real-time benchmark's load every request waits its turn behind the load's: a test
+# of a few hundred requests outlasts the default 600 s there, so each may take an hour then.
+pytestmark = pytest.mark.timeout(3600 if access_load.wanted() else 600)
+
 ACCESS_JSON = ARTIFACTS / "reliability" / "access.json"
 PASSWORD = "access-Pass-0042"
 NOT_FOUND = "Trang này không tồn tại hoặc nằm ngoài phạm vi bạn được xem."
