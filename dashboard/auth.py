@@ -58,6 +58,8 @@ PUBLIC_ENDPOINTS = {"auth.login", "auth.set_language"}
 # Endpoints that check a device or display token themselves (dashboard/tokens.py) instead
 # of a login; each decorates its view with its own check, so nothing passes unchecked.
 TOKEN_ENDPOINTS: set[str] = set()
+# Dash's scripts and our assets: the same bytes for everyone (cached by browsers, see _after).
+CODE_PATHS = ("/_dash-component-suites/", "/assets/")
 
 
 def token_endpoint(blueprint_name: str, view_name: str) -> None:
@@ -356,14 +358,13 @@ def _after(resp):
         if request.cookies.get(CSRF_COOKIE) != token:
             resp.set_cookie(CSRF_COOKIE, token, samesite="Strict", secure=settings.current()["COOKIE_SECURE"],
                             httponly=False)  # the renderer must read it; the session cookie stays HttpOnly
-    if request.path.startswith("/_dash-update") or request.path == "/" or resp.mimetype == "text/html":
+    # Not on code: Dash's 304 for an unchanged script is typed text/html, and "no-store" on it
+    # made Chromium drop its copy, so every other page load fetched plotly's 4.8 MB again.
+    if not request.path.startswith(CODE_PATHS) and (
+            request.path.startswith("/_dash-update") or request.path == "/" or resp.mimetype == "text/html"):
         resp.headers["Cache-Control"] = "no-store"
     resp.headers.setdefault("X-Frame-Options", "DENY")  # the rest of the security headers: dashboard/headers.py
     return resp
-
-
-# Dash's scripts and our assets: the same bytes for everyone.
-CODE_PATHS = ("/_dash-component-suites/", "/assets/")
 
 
 class _SessionInterface(SecureCookieSessionInterface):

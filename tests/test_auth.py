@@ -189,6 +189,9 @@ def test_code_is_cached_by_browsers_but_pages_keep_the_session_fresh(client, aut
         assert r.status_code == 200, path
         assert not any(h.startswith("thuocdo_session=") for h in r.headers.getlist("Set-Cookie")), path
         assert "Cookie" not in r.headers.get("Vary", ""), path
+        if "ETag" in r.headers:  # unchanged: a 304 the browser may keep its copy after
+            again = client.get(path, headers={"If-None-Match": r.headers["ETag"]})
+            assert again.status_code == 304 and "no-store" not in again.headers.get("Cache-Control", ""), path
     page = client.get("/data")
     assert any(h.startswith("thuocdo_session=") for h in page.headers.getlist("Set-Cookie"))
     assert "Cookie" in page.headers.get("Vary", "")
