@@ -332,6 +332,27 @@ def client(app):
     return app.server.test_client()
 
 
+def audit_mark(app) -> int:
+    """The in-process app's newest audit row id, once everything queued so far is written."""
+    app.server.extensions["thuocdo_audit"].flush()
+    cur = app.server.extensions["thuocdo_db"].cursor()
+    try:
+        return cur.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
+    finally:
+        cur.close()
+
+
+def audit_since(app, mark: int) -> list[tuple]:
+    """(kind, username, target, detail) of the audit rows written after `mark`, oldest first."""
+    app.server.extensions["thuocdo_audit"].flush()
+    cur = app.server.extensions["thuocdo_db"].cursor()
+    try:
+        return cur.execute("SELECT kind, username, target, detail FROM audit_log WHERE id > ? ORDER BY id",
+                           [mark]).fetchall()
+    finally:
+        cur.close()
+
+
 class Auth:
     """Sign a Flask test client in and out through the real form."""
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pytest
 from plotly.colors import sample_colorscale, unlabel_rgb, hex_to_rgb
 
-from conftest import browser_login, callback_payload, screenshot, settled
+from conftest import audit_mark, audit_since, browser_login, callback_payload, screenshot, settled
 from dashboard.components import charts, palette
 from dashboard.metrics import lookups, trends
 
@@ -283,25 +283,6 @@ def test_the_feedback_of_an_official_outside_the_scope_is_not_found(app, auth, d
 
 # --- issue 12 leftover: a forged Phân tích callback is audited -----------------------------------
 
-def _audit_rows(app, mark: int) -> list[tuple]:
-    app.server.extensions["thuocdo_audit"].flush()
-    cur = _cursor(app)
-    try:
-        return cur.execute("SELECT kind, username, target, detail FROM audit_log WHERE id > ? ORDER BY id",
-                           [mark]).fetchall()
-    finally:
-        cur.close()
-
-
-def _audit_mark(app) -> int:
-    app.server.extensions["thuocdo_audit"].flush()
-    cur = _cursor(app)
-    try:
-        return cur.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
-    finally:
-        cur.close()
-
-
 def test_a_forged_explore_callback_writes_a_denied_audit_row(app, client, auth, demo):
     from conftest import Login
     from dashboard import users
@@ -316,17 +297,17 @@ def test_a_forged_explore_callback_writes_a_denied_audit_row(app, client, auth, 
     forged = {"[B]": [demo.other_dept], "[A, B]": [demo.dept, demo.other_dept], "[root]": [demo.root],
               "an unknown unit": ["NO-SUCH-UNIT"]}
     for what, units in forged.items():
-        mark = _audit_mark(app)
+        mark = audit_mark(app)
         got = _response(auth.callback(_explore("units", "on_time_rate", demo.period, demo.period, units)))
         assert got["explore-table"]["data"] == [], what
-        rows = _audit_rows(app, mark)
+        rows = audit_since(app, mark)
         assert ("denied", analyst.username, "unit") in [r[:3] for r in rows], (what, rows)
         assert demo.other_dept not in json.dumps(got, ensure_ascii=False), what
     for field, payload in {"kpi": _explore("units", "'; DROP TABLE x", demo.period, demo.period),
                            "group": _explore("nope", "on_time_rate", demo.period, demo.period)}.items():
-        mark = _audit_mark(app)
+        mark = audit_mark(app)
         assert _response(auth.callback(payload))["explore-table"]["data"] == []
-        assert [r[:3] for r in _audit_rows(app, mark)] == [("denied", analyst.username, field)], field
+        assert [r[:3] for r in audit_since(app, mark)] == [("denied", analyst.username, field)], field
     own = _response(auth.callback(_explore("units", "on_time_rate", demo.period, demo.period, [demo.dept])))
     assert len(own["explore-table"]["data"]) == 1  # the analyst's own unit still answers
 
@@ -334,10 +315,10 @@ def test_a_forged_explore_callback_writes_a_denied_audit_row(app, client, auth, 
     client.get("/")  # hands the CSRF token to the browser as the _csrf_token cookie
     client.post("/logout", headers={"X-CSRFToken": client.get_cookie("_csrf_token").value})
     auth.login(demo.logins["official"])
-    mark = _audit_mark(app)
+    mark = audit_mark(app)
     got = _response(auth.callback(_explore("units", "on_time_rate", demo.period, demo.period)))
     assert got["explore-table"]["data"] == []
-    assert [r[:3] for r in _audit_rows(app, mark)] == [("denied", demo.logins["official"].username, "page")]
+    assert [r[:3] for r in audit_since(app, mark)] == [("denied", demo.logins["official"].username, "page")]
 
 
 # --- screenshots ----------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from datetime import date, datetime
 import openpyxl
 import pytest
 
-from conftest import callback_payload
+from conftest import audit_mark, audit_since, callback_payload
 from dashboard import export
 
 NOT_FOUND = "Trang này không tồn tại hoặc nằm ngoài phạm vi bạn được xem."
@@ -90,25 +90,6 @@ def _file(response) -> tuple[str, bytes] | None:
     return data["filename"], base64.b64decode(data["content"]) if data.get("base64") else data["content"].encode()
 
 
-def _audit_since(app, mark: int) -> list[tuple]:
-    app.server.extensions["thuocdo_audit"].flush()
-    cur = app.server.extensions["thuocdo_db"].cursor()
-    try:
-        return cur.execute("SELECT kind, username, target, detail FROM audit_log WHERE id > ? ORDER BY id",
-                           [mark]).fetchall()
-    finally:
-        cur.close()
-
-
-def _audit_mark(app) -> int:
-    app.server.extensions["thuocdo_audit"].flush()
-    cur = app.server.extensions["thuocdo_db"].cursor()
-    try:
-        return cur.execute("SELECT coalesce(max(id), 0) FROM audit_log").fetchone()[0]
-    finally:
-        cur.close()
-
-
 def _subtree(app, unit: str) -> set[str]:
     cur = app.server.extensions["thuocdo_db"].cursor()
     try:
@@ -122,7 +103,7 @@ def test_a_leader_exports_the_units_below_their_unit_with_the_metrics_numbers(ap
 
     leader = demo.logins["leader"]
     auth.login(leader)
-    mark = _audit_mark(app)
+    mark = audit_mark(app)
     r = auth.callback(_download("children", {"unit": demo.dept, "period": demo.period}))
     assert r.status_code == 200, r.get_data(as_text=True)[:300]
     name, data = _file(r)
@@ -146,7 +127,7 @@ def test_a_leader_exports_the_units_below_their_unit_with_the_metrics_numbers(ap
             assert got is None
         else:
             assert got == pytest.approx(want, abs=1e-10)
-    rows = _audit_since(app, mark)
+    rows = audit_since(app, mark)
     assert [(k, u, t) for k, u, t, _ in rows] == [("export", leader.username, "csv")]
     assert json.loads(rows[0][3])["table"] == "children" and json.loads(rows[0][3])["unit"] == demo.dept
 
@@ -169,10 +150,10 @@ def test_a_forged_export_for_another_unit_is_refused_and_audited(app, auth, demo
     auth.login(leader)
     for table, state in (("children", ()), ("okr", [("okr-status", "value", "all"), ("okr-sort", "value", "status")]),
                          ("ranking", [("ranking-list", "value", "all"), ("ranking-table", "sort_by", [])])):
-        mark = _audit_mark(app)
+        mark = audit_mark(app)
         r = auth.callback(_download(table, {"unit": demo.other_dept, "period": demo.period}, state=state))
         assert r.status_code == 200 and _file(r) is None and NOT_FOUND in json.dumps(r.get_json(), ensure_ascii=False)
-        rows = _audit_since(app, mark)
+        rows = audit_since(app, mark)
         assert [(k, u, t) for k, u, t, _ in rows] == [("denied", leader.username, "unit")], table
         assert json.loads(rows[0][3]) == {"value": demo.other_dept}
 
@@ -180,10 +161,10 @@ def test_a_forged_export_for_another_unit_is_refused_and_audited(app, auth, demo
 def test_an_official_has_no_exports(app, auth, demo):
     official = demo.logins["official"]
     auth.login(official)
-    mark = _audit_mark(app)
+    mark = audit_mark(app)
     r = auth.callback(_download("children", {"unit": demo.dept, "period": demo.period}))
     assert _file(r) is None
-    assert [(k, t) for k, _, t, _ in _audit_since(app, mark)] == [("denied", "export")]
+    assert [(k, t) for k, _, t, _ in audit_since(app, mark)] == [("denied", "export")]
 
 
 def test_the_okr_export_follows_the_filter(app, auth, demo):
