@@ -28,6 +28,7 @@ from pathlib import Path
 
 from etl.errors import EtlError
 from etl.kinds import KINDS
+from etl.writer import fsync_path
 
 log = logging.getLogger("thuocdo.lake")
 
@@ -79,22 +80,14 @@ def lake_files(lake: Path, kind: str) -> list[Path]:
                   if not any(part.startswith((".", "_")) for part in p.relative_to(base).parts))
 
 
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
 def _copy(conn, select: str, target: Path, params=()) -> int:
     """SELECT to one Parquet file, atomically: a hidden name, fsync, rename. Rows written."""
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
     n = conn.execute(f"COPY ({select}) TO '{_quote(tmp)}' (FORMAT parquet, COMPRESSION zstd)", list(params)).fetchone()[0]
-    _fsync(tmp)
+    fsync_path(tmp)
     os.replace(tmp, target)
-    _fsync(target.parent)
+    fsync_path(target.parent)
     return n
 
 
@@ -120,7 +113,7 @@ def _write_state(lake: Path, source: str, state: dict) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(tmp, path)
-    _fsync(path.parent)
+    fsync_path(path.parent)
 
 
 def _last_batch(conn) -> int:
@@ -169,16 +162,16 @@ def _install_partition(new: Path, target: Path, source: str) -> None:
     existing one gets the new files (each renamed in), then loses `source`'s older files.
     In between a reader may see a row twice, which `latest_sql` keeps once."""
     for f in new.iterdir():
-        _fsync(f)
+        fsync_path(f)
     if not target.exists():
         target.parent.mkdir(parents=True, exist_ok=True)
         os.rename(new, target)
-        _fsync(target.parent)
+        fsync_path(target.parent)
         return
     older = [p for p in target.iterdir() if p.name.startswith(f"{source}-") and p.suffix == ".parquet"]
     for f in new.iterdir():
         os.replace(f, target / f.name)
-    _fsync(target)
+    fsync_path(target)
     for p in older:
         p.unlink()
 

@@ -98,7 +98,7 @@ def write_jsonl(path: Path, records: list[dict]) -> None:
         tmp.unlink(missing_ok=True)  # a full disk: no half-written batch left behind
         raise
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
+    fsync_path(path.parent)
 
 
 def _write_lines(tmp: Path, records: list[dict]) -> None:
@@ -112,8 +112,9 @@ def _write_lines(tmp: Path, records: list[dict]) -> None:
         os.fsync(f.fileno())
 
 
-def _fsync_dir(folder: Path) -> None:
-    fd = os.open(folder, os.O_RDONLY)
+def fsync_path(path: Path) -> None:
+    """A file's content, or a folder's entries (a rename), to disk."""
+    fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
     finally:
