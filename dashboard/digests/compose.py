@@ -21,7 +21,7 @@ from dashboard.metrics.kpis import unit_kpis_with_previous
 from dashboard.metrics.subtrees import subtree_rollups
 
 DROPS_SHOWN = 5
-SHOWN_PER_KIND = 25
+SHOWN_PER_KIND = 25  # items of a kind an e-mail lists (mail.py); the rest are counted
 
 
 @dataclass

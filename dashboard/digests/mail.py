@@ -12,11 +12,10 @@ from html import escape
 from urllib.parse import quote
 
 from dashboard import formats, text
-from dashboard.digests.compose import Digest
+from dashboard.digests.compose import SHOWN_PER_KIND, Digest
 from dashboard.i18n import t
 
 KINDS = ("rule", "overdue", "drop", "pending")
-SHOWN_PER_KIND = 25
 
 
 class DeliveryFailed(Exception):
