@@ -9,7 +9,9 @@ A page counts as fully drawn when (READY):
 - Dash's own store has no callback pending (`window.store.getState().isLoading`: requested,
   waiting on inputs, executing, or answered but not yet applied): the network alone can be
   quiet while Dash still applies a large answer and has yet to send the callbacks it chains;
-- the pages router has answered and some callback started after it (the page's panels);
+- the pages router has answered (since the click, for a drill-down), and at least
+  `after_router` callbacks started after it: the floor's panels come by callbacks after the
+  router, the unit and official pages' come inside the router's answer (dashboard/callbacks.py fill);
 - nothing is marked `data-dash-is-loading`, every chart (`.dash-graph`) holds a `.main-svg`,
   at least `charts` of them, and the page's own selectors (`present`, `counts`) are there.
 The 50 ms of quiet are subtracted from every time reported (both windows end together).
@@ -50,9 +52,9 @@ INSTRUMENT = """
 })();
 """
 
-# `spec`: {charts, present: [selector…], counts: {selector: n}, path, click}. With `click`, the
-# load follows a click: on the same document (client-side routing) the page must have made 2+
-# callbacks since (router and a panel); a new document (the link reloaded the page) starts afresh.
+# `spec`: {charts, present: [selector…], counts: {selector: n}, path, click, after_router}. With
+# `click`, the load follows a click: on the same document (client-side routing) the page must have
+# made a callback since (the router); a new document (the link reloaded the page) starts afresh.
 READY = """
 (spec) => {
   const q = s => document.querySelectorAll(s);
@@ -60,11 +62,11 @@ READY = """
   if (window.__inflight !== 0 || now - window.__lastNet <= 50 || now - window.__chartAt <= 50) return false;
   if (spec.path && location.pathname !== spec.path) return false;
   const from = window.__benchMark === undefined ? 0 : window.__benchClickAt;
-  if (spec.click && window.__benchMark !== undefined && window.__callbacks < window.__benchMark + 2) return false;
+  if (spec.click && window.__benchMark !== undefined && window.__callbacks < window.__benchMark + 1) return false;
   const log = (window.__log || []).filter(r => r.t0 >= from);
   if (log.some(r => r.t1 === undefined)) return false;
   const router = log.find(r => (r.out || '').includes('_pages_content'));
-  if (!router || !log.some(r => r.t0 > router.th)) return false;
+  if (!router || log.filter(r => r.t0 > router.th).length < (spec.after_router || 0)) return false;
   if (!document.querySelector('#_pages_content > *') || q('[data-dash-is-loading="true"]').length) return false;
   if (!window.store || window.store.getState().isLoading) return false;  // Dash's own: no callback pending
   const graphs = q('.dash-graph');

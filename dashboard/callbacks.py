@@ -6,6 +6,7 @@ every call, whatever the callback's inputs say.
 """
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any, Callable
 
@@ -16,6 +17,8 @@ from dashboard import cache, db, live, scope
 from dashboard.components import common
 from dashboard.i18n import current_lang, t
 from dashboard.metrics.definitions import today_local
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -39,12 +42,6 @@ class Ctx:
     def cached(self, name: str, args: tuple, build: Callable[[], Any]) -> Any:
         return cached(self.cur, self.lang, name, args, build, json_ready=True, unit_id=self.scope_unit)
 
-    def built(self, name: str) -> Any:
-        """The panel if some viewer already built it for this scope's version, else None."""
-        key = (live.scope_version(self.scope_unit), name, (*self.key, self.lang, today_local()))
-        return cache.panel_cache().peek(key)
-
-
 def cached(cur, lang: str, name: str, args: tuple, build: Callable[[], Any], *, json_ready: bool = False,
            unit_id: str | None = None) -> Any:
     """`build()` once per version of the unit's subtree (default: of all data), panel, arguments,
@@ -58,43 +55,44 @@ def _ids(outputs) -> tuple[str, ...]:
     return outputs if isinstance(outputs, tuple) else (outputs,)
 
 
-def prefill(ctx: Ctx, panels: dict[str, tuple]) -> tuple[dict[str, Any], list[str]]:
-    """Panels already built for this data version go straight into the layout, so a page
-    somebody has seen needs one round trip instead of two. `panels`: {name: (output id(s),
-    builder)}. Returns ({output id: content}, names prefilled); the callbacks skip those
-    names on their first call (see `panel`)."""
-    contents, names = {}, []
-    for name, (outputs, _build) in panels.items():
-        value = ctx.built(name)
-        if value is None:
-            continue
-        names.append(name)
+def fill(ctx: Ctx, panels: dict[str, tuple]) -> dict[str, Any]:
+    """Every panel of a page, for its layout: from the shared cache, built now by whoever asks
+    first. The page then arrives whole in one round trip (one render in the browser instead of
+    one per panel, and no second round of requests), and its panel callbacks answer only later
+    data versions. `panels`: {name: (output id(s), builder)}. Returns {output id: content}; a
+    panel that fails gets a note (and the log the error), the rest of the page still shows."""
+    contents = {}
+    for name, (outputs, build) in panels.items():
         ids = _ids(outputs)
+        try:
+            value = ctx.cached(name, ctx.key, lambda build=build: build(ctx))
+        except Exception:  # noqa: BLE001 (one panel's fault must not take the page down)
+            log.exception("panel %s for %s could not be built", name, ctx.key)
+            note = common.empty(t("panel_failed", ctx.lang))
+            value = note if len(ids) == 1 else (note,) * len(ids)
         contents.update(zip(ids, value if len(ids) > 1 else (value,)))
-    return contents, names
+    return contents
 
 
 def panel_callbacks(panels: dict[str, tuple], make_ctx: Callable[[Any], Ctx | None]) -> None:
-    """One callback per panel: (page-args, data-version) -> its output(s), through `panel`."""
+    """One callback per panel: (page-args, data-version) -> its output(s), through `panel`.
+    Not called as the page mounts: the layout already holds every panel (`fill`)."""
     for name, (outputs, build) in panels.items():
         ids = _ids(outputs)
 
-        def fill(args, _version, name=name, build=build, n=len(ids)):
-            return panel(make_ctx(args), name, build, n, prefilled=(args or {}).get("prefilled"))
+        def refill(args, _version, name=name, build=build, n=len(ids)):
+            return panel(make_ctx(args), name, build, n)
 
         dash.callback(*(Output(i, "children") for i in ids), Input("page-args", "data"),
-                      Input("data-version", "data"))(fill)
+                      Input("data-version", "data"), prevent_initial_call=True)(refill)
 
 
-def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1, prefilled=()):
+def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1):
     """The panel(s) `build(ctx)` makes, shared through the cache; for a target the user may
-    not see (ctx None), the not-found note in each of the `n` outputs. On the first call after
-    a layout that already holds the panel (`prefilled`), nothing is sent again."""
+    not see (ctx None), the not-found note in each of the `n` outputs."""
     if ctx is None:
         note = common.empty(t("not_found_body", current_lang()))
         return note if n == 1 else (note,) * n
-    if dash.ctx.triggered_id is None and name in (prefilled or ()):
-        return dash.no_update if n == 1 else (dash.no_update,) * n  # the layout already holds it
     return ctx.cached(name, ctx.key, lambda: build(ctx))
 
 

@@ -39,6 +39,8 @@ TEXT: dict[str, tuple[str, str]] = {
     "not_found_body": ("Trang này không tồn tại hoặc nằm ngoài phạm vi bạn được xem.",
                        "This page does not exist or is outside what you may see."),
     "back_home": ("Về trang tổng quan", "Back to the overview"),
+    "panel_failed": ("Không tải được phần này. Hãy tải lại trang; nếu vẫn lỗi, báo cho quản trị.",
+                     "This part could not be loaded. Reload the page; if it stays, tell an admin."),
     # KPI names
     "on_time_rate": ("Tỷ lệ đúng hạn", "On-time rate"),
     "completion_rate": ("Tỷ lệ hoàn thành", "Completion rate"),

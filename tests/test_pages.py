@@ -251,3 +251,26 @@ def test_okr_history_of_another_units_key_result_gets_nothing(server, demo):
     mine = _body(post_callback(leader, server.base_url, history(own)))
     assert NOT_FOUND not in mine and ("okr-history-graph" in mine or "Chưa có dữ liệu" in mine)
     assert NOT_FOUND in _body(post_callback(leader, server.base_url, history(foreign)))
+
+
+def test_a_panel_that_fails_leaves_the_rest_of_the_page(app, demo, caplog):
+    """The layout carries every panel (callbacks.fill): one builder's error becomes a note in its
+    own panel and a log line, never a broken page, and the other panels are still built."""
+    from dashboard import db
+    from dashboard.callbacks import Ctx, fill
+    from dashboard.components import unit_view
+
+    def broken(_ctx):
+        raise RuntimeError("a query failed")
+
+    panels = {**unit_view.PANELS, "unit-trends": (unit_view.PANELS["unit-trends"][0], broken)}
+    with app.server.test_request_context("/"):
+        cur = db.cursor()
+        unit = lookups.unit(cur, demo.dept)
+        built = fill(Ctx(cur, "vi", demo.period, unit=unit), panels)
+    notes = {k: json.dumps(built[k], default=str, ensure_ascii=False)
+             for k in ("uv-trend-rates", "uv-trend-score", "uv-ratings")}
+    assert all("Không tải được phần này" in n for n in notes.values()), notes
+    assert "kpi-tile" in json.dumps(built["uv-tiles"], default=str)
+    assert "a query failed" not in json.dumps(built, default=str)  # the reason is for the log only
+    assert any("unit-trends" in r.getMessage() and r.exc_info for r in caplog.records)

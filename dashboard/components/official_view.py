@@ -12,7 +12,7 @@ from dash import Input, Output, callback, dcc, html
 from flask_login import current_user
 
 from dashboard import formats, live, scope, text
-from dashboard.callbacks import Ctx, cached, official_ctx, panel_callbacks, prefill
+from dashboard.callbacks import Ctx, cached, fill, official_ctx, panel_callbacks
 from dashboard.components import charts, common, elsewhere, tables
 from dashboard.components.tiles import OFFICIAL_TILES, tiles
 from dashboard.i18n import current_lang, t
@@ -24,10 +24,9 @@ STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 
 
 def layout(cur, official: dict, period: str, lang: str) -> html.Div:
-    """The page skeleton, with the panels already built for this data version (see unit_view)."""
-    built, names = prefill(Ctx(cur, lang, period, official=official), SHARED_PANELS)
-    history, named = prefill(_ViewerCtx(cur, lang, period, official=official), VIEWER_PANELS)
-    built, names = {**built, **history}, names + named
+    """The whole page, its panels and the feedback's first page included (see unit_view)."""
+    ctx = Ctx(cur, lang, period, official=official)
+    built = {**fill(ctx, SHARED_PANELS), **fill(_ViewerCtx(cur, lang, period, official=official), VIEWER_PANELS)}
     if current_user.role == "official":  # officials cannot open unit pages: plain text, no links
         trail = html.Nav(html.Ol([html.Li(text.label(official["unit_name"]), className="breadcrumb-item")], className="breadcrumb mb-1"),
                          id="breadcrumbs", **{"aria-label": "breadcrumb"})
@@ -42,7 +41,7 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     return html.Div([
         common.header(official["full_name"], lang, subtitle=[f"{text.plain(official['unit_name'], text.LINE)} · ", *badges],
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, "prefilled": names,
+        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period,
                                          **live.page_args(official["unit_id"])}),
         common.loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"})),
         dbc.Row([
@@ -54,7 +53,7 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
         dbc.Row([
             dbc.Col(common.panel(t("tasks_this_period", lang), "ov-tasks", lang, min_height=160,
                                  content=built.get("ov-tasks")), xxl=6, lg=12),
-            dbc.Col(_feedback_panel(period, lang), xxl=6, lg=12),
+            dbc.Col(_feedback_panel(period, lang, feedback_page(ctx, None, None, 0)), xxl=6, lg=12),
         ]),
         common.panel(t("eval_history", lang), "ov-history", lang, min_height=120, content=built.get("ov-history")),
     ], className="official-view")
@@ -205,22 +204,24 @@ def _labelled(control, label: str):
                     className="feedback-filter")
 
 
-def _feedback_panel(period: str, lang: str):
-    """The card: filters, the count, and a DataTable the callback below fills a page at a time."""
+def _feedback_panel(period: str, lang: str, first: tuple):
+    """The card: filters, the count, and a DataTable the callback below fills a page at a time
+    (`first`: feedback_page's answer for the first page, unfiltered)."""
+    rows, pages, count, counters = first
     filters = html.Div([
         _labelled(dcc.Dropdown(id="ov-feedback-level", placeholder=t("feedback_all_levels", lang), clearable=True,
                                options=[{"label": f"{_dots(int(v))} {t('level_' + v, lang)}", "value": v}
                                         for v in LEVELS]), t("feedback_level_filter", lang)),
         _labelled(dcc.Dropdown(id="ov-feedback-counter", placeholder=t("feedback_all_counters", lang), clearable=True,
-                               options=[]), t("feedback_counter_filter", lang)),
-        html.Span(id="ov-feedback-count", className="small text-muted feedback-count", role="status"),
+                               options=counters), t("feedback_counter_filter", lang)),
+        html.Span(count, id="ov-feedback-count", className="small text-muted feedback-count", role="status"),
     ], className="feedback-filters")
     columns = [{"id": "rated_at", "name": t("rated_at", lang)}, {"id": "level", "name": t("level", lang)},
                {"id": "counter", "name": t("counter", lang)}, {"id": "reason", "name": t("reason", lang)},
                {"id": "comment", "name": t("comment", lang)}]
     table = dash.dash_table.DataTable(
-        id="ov-feedback-table", columns=columns, data=[], page_action="custom", page_current=0,
-        page_size=FEEDBACK_PAGE, page_count=1, style_as_list_view=True, style_table={"overflowX": "auto"},
+        id="ov-feedback-table", columns=columns, data=rows, page_action="custom", page_current=0,
+        page_size=FEEDBACK_PAGE, page_count=pages, style_as_list_view=True, style_table={"overflowX": "auto"},
         style_cell={"fontFamily": tables.FONT, "padding": "6px 8px", "textAlign": "left", "whiteSpace": "normal",
                     "height": "auto", "verticalAlign": "top"},
         style_cell_conditional=[{"if": {"column_id": "rated_at"}, "width": "9.5rem", "whiteSpace": "nowrap"},
@@ -255,14 +256,20 @@ def _feedback_rows(df, lang: str) -> list[dict]:
 @callback(Output("ov-feedback-table", "data"), Output("ov-feedback-table", "page_count"),
           Output("ov-feedback-count", "children"), Output("ov-feedback-counter", "options"),
           Input("page-args", "data"), Input("data-version", "data"), Input("ov-feedback-level", "value"),
-          Input("ov-feedback-counter", "value"), Input("ov-feedback-table", "page_current"))
+          Input("ov-feedback-counter", "value"), Input("ov-feedback-table", "page_current"), prevent_initial_call=True)
 def fill_feedback(args, _version, level, counter, page):
-    """The period's ratings of the official the page shows (checked against the user, as every
-    panel), read once per data version of the official's unit, then filtered and paged here.
-    A level or counter that is not among the choices counts as no filter."""
+    """A filter, a page or a new data version (the layout holds the first page, unfiltered)."""
     ctx = official_ctx(args)
     if ctx is None:
         return [], 1, t("not_found_body", current_lang()), []
+    return feedback_page(ctx, level, counter, page)
+
+
+def feedback_page(ctx: Ctx, level, counter, page) -> tuple[list[dict], int, str, list[dict]]:
+    """The period's ratings of the official the page shows (checked against the user, as every
+    panel), read once per data version of the official's unit, then filtered and paged here.
+    A level or counter that is not among the choices counts as no filter. Returns the table's
+    rows and page count, the count line and the counter filter's options."""
     lang, official_id = ctx.lang, ctx.official["official_id"]
     month = cached(ctx.cur, lang, "official-feedback", ctx.key,
                    lambda: feedback.official_ratings(ctx.cur, official_id, ctx.period), unit_id=ctx.scope_unit)

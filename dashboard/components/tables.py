@@ -88,10 +88,13 @@ def page_of(df: pd.DataFrame, page: int | None, page_size: int, sort_by, default
     return slice_page(sort_frame(df, sort_by, default), page, page_size)
 
 
-def server_table(table_id: str, columns: list[dict], page_size: int, sort_by=None) -> dash_table.DataTable:
-    """A table whose rows a callback serves one page at a time (large scopes: 150,000 officials)."""
-    return datatable(table_id, columns, [], page_size=page_size, sort_by=sort_by,
-                     page_action="custom", sort_action="custom", sort_mode="single", page_current=0, page_count=1)
+def server_table(table_id: str, columns: list[dict], page_size: int, sort_by=None, data=None,
+                 page_count: int = 1) -> dash_table.DataTable:
+    """A table whose rows a callback serves one page at a time (large scopes: 150,000 officials);
+    `data` is its first page when the layout already has it."""
+    return datatable(table_id, columns, data or [], page_size=page_size, sort_by=sort_by,
+                     page_action="custom", sort_action="custom", sort_mode="single", page_current=0,
+                     page_count=page_count)
 
 
 def band_column(rate, lang: str) -> str:

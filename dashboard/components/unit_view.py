@@ -1,6 +1,7 @@
 """The unit view shared by Tổng quan (the user's scope) and Đơn vị (any unit in scope):
 tiles, children side by side, the tree, 13-month trends and ratings; the unit page adds
-its officials ranked and its rule items. Callbacks fill the panels from the shared cache.
+its officials ranked and its rule items. The layout carries every panel, from the shared
+cache; the callbacks refill them when the data version moves.
 """
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import dash_bootstrap_components as dbc
 from dash import ClientsideFunction, Input, Output, State, callback, clientside_callback, dcc, html
 
 from dashboard import formats, labels, live, settings, text
-from dashboard.callbacks import Ctx, cached, panel_callbacks, prefill, unit_ctx
+from dashboard.callbacks import Ctx, cached, fill, panel_callbacks, unit_ctx
 from dashboard.components import attention as attention_view
 from dashboard.components import charts, common, tables
 from dashboard.components import export_buttons  # the tables' downloads (issue 13, items 21-23)
@@ -38,19 +39,18 @@ TARGET_SETTINGS = {"on_time_rate": "TARGET_ON_TIME_RATE", "completion_rate": "TA
 
 def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_top: str | None,
            sort: str | None = None, which: str | None = None) -> html.Div:
-    """The page skeleton; panels somebody already built for this data version come with it,
-    the others are filled by the callbacks below. `sort` (a ranking column, worst first) and
-    `which` (one of metrics.attention.LISTS) come from the URL the tiles link to."""
+    """The whole page, its panels included (callbacks.fill): the callbacks below answer only
+    later data versions and the ranking's own controls. `sort` (a ranking column, worst first)
+    and `which` (one of metrics.attention.LISTS) come from the URL the tiles link to."""
     crumbs = lookups.breadcrumbs(cur, unit["unit_id"], top=crumbs_top)
-    built, names = prefill(Ctx(cur, lang, period, unit=unit),
-                           PANELS if detailed else {k: v for k, v in PANELS.items() if k != "unit-rules"})
+    ctx = Ctx(cur, lang, period, unit=unit)
+    built = fill(ctx, PANELS if detailed else {k: v for k, v in PANELS.items() if k != "unit-rules"})
     title = text.plain(unit["name"], text.LINE)
     subtitle = f"{t('nav_unit', lang)} · {labels.unit_kind(unit['kind'], lang)} · {unit['unit_id']}"
     body = [
         common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
                       periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, "prefilled": names,
-                                         **live.page_args(unit["unit_id"])}),
+        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, **live.page_args(unit["unit_id"])}),
         html.Div(html.A(t("report_button", lang), href=f"/report/{unit['unit_id']}.pdf?period={period}", download=f"bao-cao-{unit['unit_id']}-{period}.pdf", id="report-pdf", className="btn btn-sm btn-outline-primary"), className="d-flex justify-content-end mb-2"),  # the monthly report (dashboard/reports)
         common.panel(t("attention_title", lang), "uv-attention", lang, min_height=60, content=built.get("uv-attention"),
                      extra=html.Span(t("attention_hint", lang), className="small text-muted d-none d-md-inline"),
@@ -73,10 +73,12 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
     ]
     if detailed:
         which = which if which in attention.LISTS else "all"
+        first_sort = _initial_sort(sort, which)
+        rows, pages, count, note = ranking(ctx, 0, [first_sort], which)
         body.append(dbc.Row([
             dbc.Col(dbc.Card([
                 dbc.CardHeader([html.H2(t("officials_ranked", lang), className="panel-title"),
-                                html.Span(id="ranking-count", className="small text-muted")],
+                                html.Span(count, id="ranking-count", className="small text-muted")],
                                className="d-flex justify-content-between align-items-center"),
                 dbc.CardBody([
                     html.Div([
@@ -90,9 +92,9 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
                                        labelCheckedClassName="active"),
                     ], className="d-flex flex-wrap align-items-center mb-2", role="group",
                         **{"aria-labelledby": "ranking-list-label"}),
-                    html.P(id="ranking-sort-note", className="small text-muted mb-2 sort-note"),
+                    html.P(note, id="ranking-sort-note", className="small text-muted mb-2 sort-note"),
                     common.loading(tables.server_table("ranking-table", ranking_columns(lang), RANKING_PAGE,
-                                                       sort_by=[_initial_sort(sort, which)])),
+                                                       sort_by=[first_sort], data=rows, page_count=pages)),
                 ]),
             ], className="panel mb-3", id="officials"), xxl=8, lg=12),
             dbc.Col(common.panel(t("rule_items", lang), "uv-rules", lang, min_height=120, content=built.get("uv-rules")),
@@ -263,14 +265,20 @@ panel_callbacks(PANELS, unit_ctx)
 @callback(Output("ranking-table", "data"), Output("ranking-table", "page_count"), Output("ranking-count", "children"),
           Output("ranking-sort-note", "children"),
           Input("page-args", "data"), Input("data-version", "data"), Input("ranking-table", "page_current"),
-          Input("ranking-table", "sort_by"), Input("ranking-list", "value"))
+          Input("ranking-table", "sort_by"), Input("ranking-list", "value"), prevent_initial_call=True)
 def fill_ranking(args, _version, page, sort_by, which):
-    """The subtree's officials (or one list: overdue, not yet evaluated, KHT), one page at a
-    time (a city has 150,000), sorted and paged in SQL: each page is one small query, built
-    once per data version. Worst first unless the table says otherwise."""
+    """A new page, sort or list of the ranking, or a new data version (the layout holds the first page)."""
     ctx = unit_ctx(args)
     if ctx is None:
         return [], 1, "", ""
+    return ranking(ctx, page, sort_by, which)
+
+
+def ranking(ctx: Ctx, page, sort_by, which) -> tuple[list[dict], int, str, str]:
+    """The subtree's officials (or one list: overdue, not yet evaluated, KHT), one page at a
+    time (a city has 150,000), sorted and paged in SQL: each page is one small query, built
+    once per data version. Worst first unless the table says otherwise. Returns the table's
+    rows and page count, the count line and the sort note."""
     unit_id = ctx.unit["unit_id"]
     which = which if which in attention.LISTS else "all"
     first = _initial_sort(None, which)
@@ -286,7 +294,7 @@ def fill_ranking(args, _version, page, sort_by, which):
         total = cached(ctx.cur, ctx.lang, "unit-list-size", (*ctx.key, which),
                        lambda: attention.officials_list_size(ctx.cur, unit_id, ctx.period, which))
     pages = max(1, -(-total // RANKING_PAGE))
-    page = min(max(int(page or 0), 0), pages - 1)
+    page = min(max(page if isinstance(page, int) else 0, 0), pages - 1)
     rows = cached(ctx.cur, ctx.lang, "unit-ranking", (*ctx.key, which, column, descending, page),
                   lambda: _ranking_page(ctx, which, column, descending, page))
     count = f"{formats.number(total, ctx.lang)} {t('officials_total', ctx.lang).lower()}"
