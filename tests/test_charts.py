@@ -22,6 +22,7 @@ import uuid
 
 import duckdb
 import pandas as pd
+import plotly.graph_objects as go
 import pytest
 from plotly.colors import sample_colorscale, unlabel_rgb, hex_to_rgb
 
@@ -121,6 +122,7 @@ def test_every_figure_for_the_demo_has_axis_titles_with_units(app, demo, lang, m
     for name, fig in figures.items():
         assert fig is not None, name
         fig = fig.to_plotly_json()
+        go.Figure(fig)  # every property checked: charts.py assembles figures without plotly's validation
         assert fig["data"], name
         for axis in _axes_used(fig):
             assert _title(fig, axis).strip(), f"{name}: {axis} has no title"
@@ -221,6 +223,7 @@ def test_no_data_differs_from_every_colour_of_the_scale_and_from_zero():
     sub = pd.DataFrame({"unit_id": ["R", "A", "B", "C"], "parent_id": [None, "R", "R", "R"],
                         "name": ["Gốc", "A", "B", "C"], "officials_total": [9, 2, 3, 4],
                         "on_time_rate": [0.75, None, 0.0, 0.75]})
+    go.Figure(charts.treemap(sub, "vi").to_plotly_json())  # every property valid (built unvalidated)
     box = charts.treemap(sub, "vi").data[0]
     assert list(box.text) == ["75,0 %", "chưa có dữ liệu", "0,0 %", "75,0 %"]
     assert box.marker.colors[1] == palette.MISSING != box.marker.colors[2]
