@@ -12,7 +12,8 @@ same run:
     in the same chain, charts and tables, static data) on its own waitress, loaded the same way
     and in turn with the unit pages; the unit page's times are printed as multiples of its times;
   - drill-downs: a real click on a child unit (children table) or an official (ranking table)
-    of a loaded unit page, until the page it opens is drawn (cold targets, then again warm);
+    of a loaded unit page, from the mouse button going down until the page it opens is drawn
+    (cold targets, then again warm);
   - the OKR page at city scope and every other page (overview, alerts, explore, data, official);
 - where the time goes, from the browser's side: each load's timeline (scripts, Dash's start,
   the router, the last callback, the charts), callback round trips and their chained depth,
@@ -179,7 +180,9 @@ def dashboard_cli(*args, stdin=None):
 # --- measurements ----------------------------------------------------------------------------------
 
 def measure_callbacks(client: Client, info: dict, repeats: int, targets: int) -> dict[str, dict]:
-    """name -> {'cold': [ms…], 'warm': [ms…]}: first build per target, then `repeats` more of each."""
+    """name -> {'cold': [ms…], 'warm': [ms…]}: first build per target, then `repeats` more of each.
+    A unit or official layout builds its panels (dashboard/callbacks.py fill), so the panel
+    callbacks (what an open page calls when the data version moves) are timed on other targets."""
     period, root = info["period"], info["root"]
     start = previous_period(period, 2)
     results: dict[str, dict] = {}
@@ -196,7 +199,8 @@ def measure_callbacks(client: Client, info: dict, repeats: int, targets: int) ->
     run("router: overview layout", [router("/", f"?period={period}")])
     run("router: unit layout", [router(f"/unit/{u}", f"?period={period}") for u in units])
     run("router: official layout", [router(f"/official/{o}", f"?period={period}") for o in officials])
-    for unit in [root] + units:
+    units, officials = info["units"][-targets:], info["officials"][-targets:]  # not opened by anything else
+    for unit in units:
         for name, body in panels("unit", unit, period).items():
             rec = results.setdefault(name, {"cold": [], "warm": []})
             rec["cold"].append(client.call(body))
@@ -204,7 +208,7 @@ def measure_callbacks(client: Client, info: dict, repeats: int, targets: int) ->
         for name, body in panels("official", official, period).items():
             results.setdefault(name, {"cold": [], "warm": []})["cold"].append(client.call(body))
     for _ in range(repeats):
-        for unit in [root] + units:
+        for unit in units:
             for name, body in panels("unit", unit, period).items():
                 results[name]["warm"].append(client.call(body))
         for official in officials:
@@ -401,8 +405,8 @@ def measure_browser(base: str, password: str, info: dict, args, session: request
     units = info["units"][targets:targets + args.browser_units]
     officials = info["officials"]
     visited = {f"/unit/{u}" for u in [info["root"], *info["units"][:targets + args.browser_units],
-                                      *info["departments"]]}
-    visited |= {f"/official/{o}" for o in officials[:targets + 1]}
+                                      *info["units"][-targets:], *info["departments"]]}
+    visited |= {f"/official/{o}" for o in officials[:targets + 1] + officials[-targets:]}  # measure_callbacks
     out, floor = {}, None
     with sync_playwright() as p:
         chromium = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -618,7 +622,8 @@ def main(argv=None) -> int:
         stop_server(server)
 
     print(f"\nserver time per callback, ms (cold = first build after start, the baseline; "
-          f"warm = every later viewer of the same data version)")
+          f"warm = every later viewer of the same data version;\n  a unit or official layout holds its panels, so "
+          f"its cold time is theirs too; the panel callbacks, timed on other targets, run when the data moves)")
     print(f"{'callback':<30} {'n':>4} {'cold p50':>9} {'cold p95':>9} {'warm n':>7} {'warm p50':>9} {'warm p95':>9}")
     all_warm = []
     for name, rec in calls.items():
