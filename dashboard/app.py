@@ -7,7 +7,7 @@ from __future__ import annotations
 import dash
 from flask import Flask
 
-from dashboard import api, audit, auth, cache, db, headers, ingest, limits, live, payloads, scope, settings
+from dashboard import api, audit, auth, cache, compress, db, headers, ingest, limits, live, payloads, scope, settings
 from dashboard.components import shell
 from dashboard.live import display, kiosk
 from dashboard.reports import web as reports_web
@@ -24,6 +24,7 @@ def create_app(config: dict | None = None) -> dash.Dash:
     live.init_app(server)  # after auth: its timer goes first, so Server-Timing covers the gate too
     ingest.init_app(server)  # after live: the writer tells the live hub what each commit moved
     cache.init_app(server, checked["CACHE_ENTRIES"])
+    compress.init_app(server)  # Dash's scripts and /assets gzipped (code only: nothing secret to guess)
     api.init_app(server)
     reports_web.init_app(server)  # /report/<unit>.pdf: the unit page's monthly report
     kiosk.init_app(server)
