@@ -88,6 +88,13 @@ TEXT: dict[str, tuple[str, str]] = {
     "violation": ("Vi phạm", "Violation"),
     "warning": ("Cảnh báo", "Warning"),
     "none": ("Không có", "Nothing to show"),  # never the bare word "None" (issue 13, item 13)
+    "no_displays": ("Chưa có màn hình treo tường nào. Thêm một màn hình: python -m dashboard displays add TÊN --unit MÃ_ĐƠN_VỊ",
+                    "No wall display yet. Add one: python -m dashboard displays add NAME --unit UNIT_ID"),
+    "no_devices": ("Chưa có thiết bị quầy nào. Thêm một thiết bị: python -m dashboard devices add TÊN --counter MÃ_QUẦY",
+                   "No counter device yet. Add one: python -m dashboard devices add NAME --counter COUNTER_ID"),
+    "no_quarantine": ("Không có dòng nào bị cách ly: mọi dòng đã nạp đều hợp lệ.",
+                      "No quarantined rows: every row loaded was valid."),
+    "duty_missing": ("Chọn một thiết bị và nhập mã cán bộ.", "Choose a device and type an official's id."),
     "no_data": ("Chưa có dữ liệu", "No data yet"),
     # official page
     "score_vs_rating": ("Điểm nhiệm vụ hằng tháng và kết quả xếp loại", "Monthly task score and final evaluation"),

@@ -67,11 +67,11 @@ def _build(cur, lang):
         _table("freshness-table", fresh, ["source", "rows_total", "latest_record", "last_loaded", "files", "quarantined"],
                lang, count),
         _table("quarantine-table", summary, ["kind", "reason", "quarantined", "open_rows", "file"], lang, count)
-        if summary else common.empty(t("none", lang)),
+        if summary else common.empty(t("no_quarantine", lang)),
         _table("ledger-table", ledger, ["file", "kind", "status", "rows_read", "loaded", "duplicates", "quarantined",
                                         "started_at", "message"], lang, count),
         _table("examples-table", examples, ["file", "line", "kind", "reason", "detail", "raw"], lang, {"line": "count"})
-        if examples else common.empty(t("none", lang)),
+        if examples else common.empty(t("no_quarantine", lang)),
     )
 
 
@@ -109,10 +109,10 @@ def _screens(cur, lang):
     return html.Div([
         html.P(t("screens_help", lang), className="small text-muted"),
         tables.simple_table([t(c, lang) for c in ("display_col", "unit_col", "last_seen_col", "screen_col", "state_col")],
-                            displays, "screens-table") if displays else common.empty(t("none", lang)),
+                            displays, "screens-table") if displays else common.empty(t("no_displays", lang)),
         tables.simple_table([t(c, lang) for c in ("device_col", "counter_col", "duty_col", "last_seen_col",
                                                  "repeats_col", "state_col")], devices, "devices-table")
-        if devices else common.empty(t("none", lang)),
+        if devices else common.empty(t("no_devices", lang)),
     ])
 
 
@@ -132,8 +132,8 @@ def assign_duty(_clicks, device, official):
     if not current_user.is_admin:
         scope.denied("page", "/data")
         return dash.no_update
-    if not isinstance(device, str) or not isinstance(official, str):
-        return t("none", current_lang())
+    if not isinstance(device, str) or not isinstance(official, str) or not official.strip():
+        return t("duty_missing", current_lang())
     try:
         duty = tokens.assign_device(db.cursor(), device, official.strip(), f"user:{current_user.username}")
     except DashboardError as exc:

@@ -42,6 +42,10 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
     status = status if status in okr_list.FILTERS else "all"
     sort = sort if sort in okr_list.SORTS else "status"
     page = int(page) if isinstance(page, str) and page.isdigit() and 0 < len(page) < 6 else 1
+    # The page arrives with its list (as the unit page does, callbacks.fill): the callback below
+    # answers the filter, the order, the pager and new data versions.
+    ctx = Ctx(cur, lang, p, unit=chosen)
+    body, number, pages, options, count = tree_state(ctx, status, sort, page)
     controls = html.Div([
         html.Div([html.Label(t("unit", lang), htmlFor="okr-unit", className="fw-semibold mb-1"),
                   dcc.Dropdown(id="okr-unit", value=chosen["unit_id"], options=common.unit_options(cur),
@@ -53,7 +57,7 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
     ], className="okr-controls mb-2")
     status_filter = html.Div([
         html.Span(t("okr_filter", lang), className="fw-semibold me-2", id="okr-status-label"),
-        dbc.RadioItems(id="okr-status", value=status, inline=True, options=_status_options({}, lang),
+        dbc.RadioItems(id="okr-status", value=status, inline=True, options=options,
                        class_name="okr-status-filter", input_class_name="btn-check",
                        label_class_name="btn btn-outline-secondary btn-sm",
                        label_checked_class_name="active"),
@@ -64,9 +68,9 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
                         export_buttons.buttons("okr", lang)],
                        className="d-flex flex-wrap justify-content-between align-items-center gap-2"),
         dbc.CardBody([
-            html.Div(id="okr-count", className="small text-muted mb-2"),
-            common.loading(html.Div(id="okr-tree", style={"minHeight": "240px"})),
-            dbc.Pagination(id="okr-pager", max_value=1, active_page=page, fully_expanded=False,
+            html.Div(count, id="okr-count", className="small text-muted mb-2"),
+            common.loading(html.Div(body, id="okr-tree", style={"minHeight": "240px"})),
+            dbc.Pagination(id="okr-pager", max_value=pages, active_page=number, fully_expanded=False,
                            first_last=True, previous_next=True, size="sm", class_name="mt-2 mb-0 flex-wrap"),
         ]),
     ], className="panel mb-3")
@@ -219,8 +223,10 @@ def build_page(ctx: Ctx, status_filter: str, sort: str, page) -> tuple:
 @callback(Output("okr-tree", "children"), Output("okr-pager", "max_value"), Output("okr-pager", "active_page"),
           Output("okr-status", "options"), Output("okr-count", "children"), Output("okr-url", "search"),
           Input("page-args", "data"), Input("data-version", "data"), Input("okr-status", "value"),
-          Input("okr-sort", "value"), Input("okr-pager", "active_page"), State("okr-url", "search"))
+          Input("okr-sort", "value"), Input("okr-pager", "active_page"), State("okr-url", "search"),
+          prevent_initial_call=True)
 def fill_tree(args, _version, status_filter, sort, page, search):
+    """Another filter, order or page, or a new data version; the URL follows (shareable)."""
     ctx = unit_ctx(args, home_by_default=True)
     lang = current_lang()
     if ctx is None:
@@ -229,15 +235,21 @@ def fill_tree(args, _version, status_filter, sort, page, search):
     sort = sort if sort in okr_list.SORTS else "status"
     if dash.ctx.triggered_id in ("okr-status", "okr-sort"):
         page = 1  # another filter or order starts at its first page
-    body, number, pages, counts, kept = build_page(ctx, status_filter, sort, page)
-    day = formats.day(okr_list.as_of(ctx.cur, ctx.period))
-    count = [t("okr_count", lang, shown=formats.number(kept, lang), page=number, pages=pages), " · ",
-             t("okr_rule_note", lang, day=day)]
+    body, number, pages, options, count = tree_state(ctx, status_filter, sort, page)
     new_search = f"?unit={ctx.unit['unit_id']}&period={ctx.period}" + (
         f"&status={status_filter}" if status_filter != "all" else "") + (
         f"&sort={sort}" if sort != "status" else "") + (f"&page={number}" if number > 1 else "")
-    return (body, pages, number, _status_options(counts, lang), count,
-            new_search if new_search != search else dash.no_update)
+    return body, pages, number, options, count, new_search if new_search != search else dash.no_update
+
+
+def tree_state(ctx: Ctx, status_filter: str, sort: str, page) -> tuple:
+    """(the page's objectives, its number, the number of pages, the filter's options with their
+    counts, the count line)."""
+    body, number, pages, counts, kept = build_page(ctx, status_filter, sort, page)
+    day = formats.day(okr_list.as_of(ctx.cur, ctx.period))
+    count = [t("okr_count", ctx.lang, shown=formats.number(kept, ctx.lang), page=number, pages=pages), " · ",
+             t("okr_rule_note", ctx.lang, day=day)]
+    return body, number, pages, _status_options(counts, ctx.lang), count
 
 
 @callback(Output("nav", "href", allow_duplicate=True), Input("okr-unit", "value"), State("page-args", "data"),
