@@ -26,6 +26,7 @@ STAGE_ICON = {"self": "✎", "review": "☰", "final": "✔", "cancel": "✖"}
 def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     """The whole page, its panels and the feedback's first page included (see unit_view)."""
     ctx = Ctx(cur, lang, period, official=official)
+    following = live.page_args(official["unit_id"])  # before the panels (see unit_view)
     built = {**fill(ctx, SHARED_PANELS), **fill(_ViewerCtx(cur, lang, period, official=official), VIEWER_PANELS)}
     if current_user.role == "official":  # officials cannot open unit pages: plain text, no links
         trail = html.Nav(html.Ol([html.Li(text.label(official["unit_name"]), className="breadcrumb-item")], className="breadcrumb mb-1"),
@@ -41,8 +42,7 @@ def layout(cur, official: dict, period: str, lang: str) -> html.Div:
     return html.Div([
         common.header(official["full_name"], lang, subtitle=[f"{text.plain(official['unit_name'], text.LINE)} · ", *badges],
                       breadcrumbs=trail, periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period,
-                                         **live.page_args(official["unit_id"])}),
+        dcc.Store(id="page-args", data={"official": official["official_id"], "period": period, **following}),
         common.loading(html.Div(built.get("ov-tiles"), id="ov-tiles", className="mb-3", style={"minHeight": "110px"})),
         dbc.Row([
             dbc.Col(common.panel(t("score_vs_rating", lang), "ov-scores", lang, min_height=300,

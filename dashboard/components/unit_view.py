@@ -44,13 +44,14 @@ def layout(cur, unit: dict, period: str, lang: str, *, detailed: bool, crumbs_to
     and `which` (one of metrics.attention.LISTS) come from the URL the tiles link to."""
     crumbs = lookups.breadcrumbs(cur, unit["unit_id"], top=crumbs_top)
     ctx = Ctx(cur, lang, period, unit=unit)
+    following = live.page_args(unit["unit_id"])  # before the panels: a commit while they build moves the page again
     built = fill(ctx, PANELS if detailed else {k: v for k, v in PANELS.items() if k != "unit-rules"})
     title = text.plain(unit["name"], text.LINE)
     subtitle = f"{t('nav_unit', lang)} · {labels.unit_kind(unit['kind'], lang)} · {unit['unit_id']}"
     body = [
         common.header(title, lang, subtitle=subtitle, breadcrumbs=common.crumbs(crumbs, period),
                       periods=lookups.periods(cur), period=period),
-        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, **live.page_args(unit["unit_id"])}),
+        dcc.Store(id="page-args", data={"unit": unit["unit_id"], "period": period, **following}),
         html.Div(html.A(t("report_button", lang), href=f"/report/{unit['unit_id']}.pdf?period={period}", download=f"bao-cao-{unit['unit_id']}-{period}.pdf", id="report-pdf", className="btn btn-sm btn-outline-primary"), className="d-flex justify-content-end mb-2"),  # the monthly report (dashboard/reports)
         common.panel(t("attention_title", lang), "uv-attention", lang, min_height=60, content=built.get("uv-attention"),
                      extra=html.Span(t("attention_hint", lang), className="small text-muted d-none d-md-inline"),

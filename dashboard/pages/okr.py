@@ -45,6 +45,7 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
     # The page arrives with its list (as the unit page does, callbacks.fill): the callback below
     # answers the filter, the order, the pager and new data versions.
     ctx = Ctx(cur, lang, p, unit=chosen)
+    following = live.page_args(chosen["unit_id"])  # before the list (see unit_view)
     body, number, pages, options, count = tree_state(ctx, status, sort, page)
     controls = html.Div([
         html.Div([html.Label(t("unit", lang), htmlFor="okr-unit", className="fw-semibold mb-1"),
@@ -76,7 +77,7 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
     ], className="panel mb-3")
     return html.Div([
         common.header(t("okr_title", lang), lang, subtitle=chosen["name"], periods=lookups.periods(cur), period=p),
-        dcc.Store(id="page-args", data={"unit": chosen["unit_id"], "period": p, **live.page_args(chosen["unit_id"])}),
+        dcc.Store(id="page-args", data={"unit": chosen["unit_id"], "period": p, **following}),
         dcc.Location(id="okr-url", refresh=False),
         controls,
         status_filter,
