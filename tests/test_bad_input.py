@@ -411,6 +411,18 @@ def test_line_numbers_after_a_blank_line(db, tmp_path):
         (4, LATE_TASK)]
 
 
+def test_a_line_of_empty_quotes_after_a_blank_line_is_a_row_with_its_line(db, tmp_path):
+    """Found by the fuzzer: with a blank line in the file, a line holding only "" is a row to
+    DuckDB but was none to the line counter; the two disagreed, no row got a line number, and
+    all four bad rows were neither loaded nor quarantined (rows_read 4 = 0 + 0 + 0)."""
+    path = tmp_path / "tasks_empty_quotes.csv"
+    path.write_text(f'{TASK_HEADER}\n{GOOD_TASK}\n\n{LATE_TASK}\n""\nT-ONLY-ID\n', encoding="utf-8")
+    _, entry = load(db, path)
+    assert (entry["rows_read"], entry["loaded"], entry["quarantined"]) == (4, 1, 3)
+    assert [line for line, in query(db, "SELECT line FROM quarantine WHERE batch_id = ? ORDER BY line",
+                                    [entry["batch_id"]])] == [4, 5, 6]
+
+
 def test_quality_failures_left_out_or_empty_is_zero_and_a_bad_one_is_quarantined(db, tmp_path):
     """The contract gives quality_failures a default of 0: a file without the column, or an
     empty cell, loads as 0 (it once failed the whole file on a NOT NULL constraint)."""
