@@ -83,7 +83,8 @@ def layout(unit=None, period=None, status=None, sort=None, page=None, **_):
         status_filter,
         dbc.Row([
             dbc.Col(tree_panel, xxl=8, lg=12),
-            dbc.Col(common.panel(t("kr_history", lang), "okr-history", lang, min_height=240), xxl=4, lg=12),
+            dbc.Col(common.panel(t("kr_history", lang), "okr-history", lang, min_height=240,
+                                 content=common.empty(t("pick_kr", lang))), xxl=4, lg=12),
         ]),
     ], className="okr-page")
 
