@@ -28,12 +28,19 @@ QUOTAS = (("violation", 2), ("drop", 2), ("official", 3), ("warning", 1))
 def overdue_officials(cur, unit_id: str, as_of, limit: int) -> list[tuple]:
     """(official_id, full_name, unit_id, open tasks due before as_of) of the subtree's officials
     with any, most first (from the official_open_due rollup, like overdue_open)."""
-    return cur.execute(
-        """SELECT d.official_id, o.full_name, o.unit_id, sum(d.n) AS n FROM official_open_due d
-           JOIN officials o ON o.official_id = d.official_id
+    return overdue_summary(cur, unit_id, as_of, limit)[0]
+
+
+def overdue_summary(cur, unit_id: str, as_of, limit: int) -> tuple[list[tuple], int]:
+    """(overdue_officials' first `limit` rows, how many officials have any): one pass over the
+    rollup (at the city's root, a second pass for the count cost 21 ms of each rebuild)."""
+    rows = cur.execute(
+        """SELECT d.official_id, o.full_name, o.unit_id, sum(d.n) AS n, count(*) OVER () AS officials
+           FROM official_open_due d JOIN officials o ON o.official_id = d.official_id
            WHERE o.unit_id IN (SELECT descendant FROM unit_closure WHERE ancestor = ?) AND d.due_at < ?
            GROUP BY d.official_id, o.full_name, o.unit_id HAVING sum(d.n) > 0
            ORDER BY n DESC, d.official_id LIMIT ?""", [unit_id, as_of, limit]).fetchall()
+    return [r[:4] for r in rows], (rows[0][4] if rows else 0)
 
 
 def rated_officials(cur, unit_id: str, period: str, rating: str, limit: int) -> list[tuple]:
@@ -46,10 +53,13 @@ def rated_officials(cur, unit_id: str, period: str, rating: str, limit: int) -> 
         [unit_id, period, rating, limit]).fetchall()
 
 
-def officials_needing_attention(cur, unit_id: str, period: str, as_of=None, limit: int = 8) -> list[dict]:
+def officials_needing_attention(cur, unit_id: str, period: str, as_of=None, limit: int = 8, *,
+                                rule_items: list[dict] | None = None, overdue: list[tuple] | None = None) -> list[dict]:
     """Officials with open tasks past due (as of `as_of`), a KHT result or a rule violation in
     `period`: KHT first, then the most violations, then the most overdue; at most `limit`.
-    Each: {official_id, name, unit_id, overdue, kht, violations: [rule, …]}."""
+    Each: {official_id, name, unit_id, overdue, kht, violations: [rule, …]}. `rule_items` (the
+    period's, of the subtree) and `overdue` (overdue_officials' first 2 × limit) when the caller
+    has them already."""
     as_of = as_of_date(as_of)
     people: dict[str, dict] = {}
 
@@ -60,11 +70,15 @@ def officials_needing_attention(cur, unit_id: str, period: str, as_of=None, limi
         p["unit_id"] = p["unit_id"] or unit
         return p
 
-    for official_id, full_name, unit, n in overdue_officials(cur, unit_id, as_of, limit * 2):
+    if overdue is None:
+        overdue = overdue_officials(cur, unit_id, as_of, limit * 2)
+    for official_id, full_name, unit, n in overdue:
         person(official_id, full_name, unit)["overdue"] = int(n)
     for official_id, full_name, unit in rated_officials(cur, unit_id, period, "KHT", limit * 2):
         person(official_id, full_name, unit)["kht"] = True
-    for item in rules.rule_items(cur, period, unit_id=unit_id):
+    if rule_items is None:
+        rule_items = rules.rule_items(cur, period, unit_id=unit_id)
+    for item in rule_items:
         if item["kind"] == "violation" and item["official_id"]:
             p = person(item["official_id"], None, item["unit_id"])
             if item["rule"] not in p["violations"]:
@@ -178,11 +192,13 @@ def drops(cur, unit_id: str, period: str, kpis=DROP_KPIS, as_of=None) -> list[di
     return sorted(out, key=lambda d: (d["change"], d["kpi"], d["unit_id"]))
 
 
-def rule_groups(cur, unit_id: str, period: str) -> list[dict]:
-    """The period's rule items of the subtree counted by rule, violations first:
-    {rule, kind, count, units, officials} (distinct units and officials named)."""
+def rule_groups(cur, unit_id: str, period: str, items: list[dict] | None = None) -> list[dict]:
+    """The period's rule items of the subtree (`items`, when the caller has them) counted by
+    rule, violations first: {rule, kind, count, units, officials} (distinct units and officials named)."""
     groups: dict[str, dict] = {}
-    for item in rules.rule_items(cur, period, unit_id=unit_id):
+    if items is None:
+        items = rules.rule_items(cur, period, unit_id=unit_id)
+    for item in items:
         g = groups.setdefault(item["rule"], {"rule": item["rule"], "kind": item["kind"], "count": 0,
                                              "units": set(), "officials": set()})
         g["count"] += 1
@@ -199,19 +215,22 @@ def rule_groups(cur, unit_id: str, period: str) -> list[dict]:
 def attention(cur, unit_id: str, period: str, as_of=None, limit: int = 8) -> dict:
     """Everything that needs attention in the subtree for the period, and the `limit` items a
     panel shows first ("items", each {"section", ...} in the order of QUOTAS)."""
-    groups = rule_groups(cur, unit_id, period)
+    items = rules.rule_items(cur, period, unit_id=unit_id)  # read once: the groups and the officials use them
+    groups = rule_groups(cur, unit_id, period, items)
+    late, late_officials = overdue_summary(cur, unit_id, as_of_date(as_of), limit * 2)
     sections = {
         "violation": [{"section": "violation", **g} for g in groups if g["kind"] == "violation"],
         # A running month against a whole one would be a false alarm (metrics/periods.py).
         "drop": [] if is_running(cur, period) else [{"section": "drop", **d} for d in drops(cur, unit_id, period,
                                                                                                as_of=as_of)],
         "official": [{"section": "official", **p}
-                     for p in officials_needing_attention(cur, unit_id, period, as_of, limit)],
+                     for p in officials_needing_attention(cur, unit_id, period, as_of, limit, rule_items=items,
+                                                          overdue=late)],
         "warning": [{"section": "warning", **g} for g in groups if g["kind"] == "warning"],
     }
     return {"unit_id": unit_id, "period": period, "sections": sections, "items": choose(sections, limit),
             "rule_items": sum(g["count"] for g in groups),
-            "overdue_officials": overdue_count(cur, unit_id, as_of)}
+            "overdue_officials": late_officials}
 
 
 def choose(sections: dict[str, list], limit: int) -> list[dict]:
