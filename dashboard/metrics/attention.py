@@ -31,15 +31,25 @@ def overdue_officials(cur, unit_id: str, as_of, limit: int) -> list[tuple]:
     return overdue_summary(cur, unit_id, as_of, limit)[0]
 
 
+# The subtree's officials with open tasks due before a day, one row each (official_id, n), from
+# the official_open_due rollup; parameters: the unit, the day.
+_OVERDUE_BY_OFFICIAL = """
+    SELECT d.official_id, sum(d.n) AS n
+    FROM official_open_due d JOIN officials o ON o.official_id = d.official_id
+    WHERE o.unit_id IN (SELECT descendant FROM unit_closure WHERE ancestor = ?) AND d.due_at < ?
+    GROUP BY d.official_id HAVING sum(d.n) > 0"""
+
+
 def overdue_summary(cur, unit_id: str, as_of, limit: int) -> tuple[list[tuple], int]:
     """(overdue_officials' first `limit` rows, how many officials have any): one pass over the
-    rollup (at the city's root, a second pass for the count cost 21 ms of each rebuild)."""
+    rollup (at the city's root, a second pass for the count cost 21 ms of each rebuild); names
+    are looked up for the rows kept only."""
     rows = cur.execute(
-        """SELECT d.official_id, o.full_name, o.unit_id, sum(d.n) AS n, count(*) OVER () AS officials
-           FROM official_open_due d JOIN officials o ON o.official_id = d.official_id
-           WHERE o.unit_id IN (SELECT descendant FROM unit_closure WHERE ancestor = ?) AND d.due_at < ?
-           GROUP BY d.official_id, o.full_name, o.unit_id HAVING sum(d.n) > 0
-           ORDER BY n DESC, d.official_id LIMIT ?""", [unit_id, as_of, limit]).fetchall()
+        f"""SELECT l.official_id, o.full_name, o.unit_id, l.n, l.officials FROM (
+                SELECT *, count(*) OVER () AS officials FROM ({_OVERDUE_BY_OFFICIAL})
+                ORDER BY n DESC, official_id LIMIT ?) l
+            JOIN officials o ON o.official_id = l.official_id ORDER BY l.n DESC, l.official_id""",
+        [unit_id, as_of, limit]).fetchall()
     return [r[:4] for r in rows], (rows[0][4] if rows else 0)
 
 
@@ -97,11 +107,7 @@ def officials_needing_attention(cur, unit_id: str, period: str, as_of=None, limi
 
 def overdue_count(cur, unit_id: str, as_of=None) -> int:
     """How many of the subtree's officials have open tasks past due."""
-    return cur.execute(
-        """SELECT count(*) FROM (SELECT d.official_id FROM official_open_due d
-           JOIN officials o ON o.official_id = d.official_id
-           WHERE o.unit_id IN (SELECT descendant FROM unit_closure WHERE ancestor = ?) AND d.due_at < ?
-           GROUP BY d.official_id HAVING sum(d.n) > 0)""", [unit_id, as_of_date(as_of)]).fetchone()[0]
+    return cur.execute(f"SELECT count(*) FROM ({_OVERDUE_BY_OFFICIAL})", [unit_id, as_of_date(as_of)]).fetchone()[0]
 
 
 # --- the lists behind the tiles ----------------------------------------------------------
