@@ -68,8 +68,7 @@ def fill(ctx: Ctx, panels: dict[str, tuple]) -> dict[str, Any]:
             value = ctx.cached(name, ctx.key, lambda build=build: build(ctx))
         except Exception:  # noqa: BLE001 (one panel's fault must not take the page down)
             log.exception("panel %s for %s could not be built", name, ctx.key)
-            note = common.empty(t("panel_failed", ctx.lang))
-            value = note if len(ids) == 1 else (note,) * len(ids)
+            value = _note_in_each(t("panel_failed", ctx.lang), len(ids))
         contents.update(zip(ids, value if len(ids) > 1 else (value,)))
     return contents
 
@@ -91,9 +90,14 @@ def panel(ctx: Ctx | None, name: str, build: Callable[[Ctx], Any], n: int = 1):
     """The panel(s) `build(ctx)` makes, shared through the cache; for a target the user may
     not see (ctx None), the not-found note in each of the `n` outputs."""
     if ctx is None:
-        note = common.empty(t("not_found_body", current_lang()))
-        return note if n == 1 else (note,) * n
+        return _note_in_each(t("not_found_body", current_lang()), n)
     return ctx.cached(name, ctx.key, lambda: build(ctx))
+
+
+def _note_in_each(text: str, n: int):
+    """A note as the answer of a panel with `n` outputs (a tuple of them when several)."""
+    note = common.empty(text)
+    return note if n == 1 else (note,) * n
 
 
 def _args(args) -> dict:
