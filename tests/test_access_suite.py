@@ -100,7 +100,7 @@ class Graph:
         by_id = {"period-picker": c["period"], "okr-unit": c["unit"], "alerts-unit": c["unit"],
                  "explore-kpi": "on_time_rate", "explore-group": "units", "explore-start": c["period"],
                  "explore-end": c["period"], "explore-units": [c["unit"]],
-                 "page-args": {"unit": c["unit"], "official": c["official"], "period": c["period"], "prefilled": []},
+                 "page-args": {"unit": c["unit"], "official": c["official"], "period": c["period"]},
                  "data-version": 1, "_pages_store": {"title": "x"}}
         by_prop = {"n_clicks": 1, "n_intervals": 1, "page_current": 0, "sort_by": [], "pathname": f"/unit/{c['unit']}",
                    "search": f"?period={c['period']}"}
@@ -643,7 +643,7 @@ def test_two_leaders_interleaved_never_cross(world, graph, demo):
     ranking = next(k for k in graph.keys if k.startswith("..ranking-table.data"))
 
     def requests_for(unit: str) -> list:
-        args = {"unit": unit, "official": None, "period": period, "prefilled": []}
+        args = {"unit": unit, "official": None, "period": period}
         tiles = graph.body("uv-tiles.children", {("inputs", 0): args})
         rank = graph.body(ranking, {("inputs", 0): args})
         return [("GET", f"/api/v1/kpis?unit={unit}&period={period}", None),
@@ -706,7 +706,7 @@ def test_the_leak_detector_finds_what_it_looks_for(world, graph, demo):
     ranking = next(k for k in graph.keys if k.startswith("..ranking-table.data"))
     for who, own, other in (("leader_b", world.b, world.a), ("leader_a", world.a, world.b)):
         s = http_login(world.base, world.logins[who])
-        args = {"unit": own.unit, "official": None, "period": period, "prefilled": []}
+        args = {"unit": own.unit, "official": None, "period": period}
         for body in (graph.body(ranking, {("inputs", 0): args}), graph.router(f"/unit/{own.unit}", f"?period={period}")):
             with case("the leak detector"):
                 text = _json_text(_callback(s, world.base, body))

@@ -174,7 +174,7 @@ def _plausible(cid: str, prop: str, demo):
     by_id = {"period-picker": demo.period, "okr-unit": demo.dept, "alerts-unit": demo.dept,
              "explore-kpi": "on_time_rate", "explore-group": "units", "explore-start": demo.period,
              "explore-end": demo.period, "explore-units": [demo.dept], "page-args": {
-                 "unit": demo.dept, "official": demo.official, "period": demo.period, "prefilled": []},
+                 "unit": demo.dept, "official": demo.official, "period": demo.period},
              "data-version": 1, "_pages_store": {"title": "x"}}
     by_prop = {"n_clicks": 1, "n_intervals": 1, "page_current": 0, "sort_by": [], "pathname": "/",
                "search": f"?period={demo.period}", "clickData": {"points": [{"id": demo.dept}]}}
